@@ -1,0 +1,227 @@
+//! An in-memory chunk store with exact cosine search.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use async_trait::async_trait;
+
+use crate::algorithms::kmeans::{dot, normalize};
+use crate::error::{Error, Result};
+use crate::query::{Filter, Query};
+use crate::traits::embedder::{EmbedInput, Embedder};
+use crate::traits::retriever::Retriever;
+use crate::traits::store::ChunkStore;
+use crate::types::{Chunk, EmbeddedChunk, Hit, sort_hits};
+
+/// Chunks and their unit vectors in memory, searched exhaustively.
+///
+/// Exact, simple and fast enough for tens of thousands of chunks; the Qdrant Edge plugin
+/// is the on-disk store for more.
+#[derive(Debug)]
+pub struct InMemoryStore {
+    dimension: usize,
+    inner: RwLock<Inner>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    chunks: Vec<Chunk>,
+    vectors: Vec<Vec<f32>>,
+    by_id: HashMap<String, usize>,
+}
+
+impl InMemoryStore {
+    /// An empty store for `dimension`-long vectors.
+    pub fn new(dimension: usize) -> Self {
+        Self {
+            dimension,
+            inner: RwLock::new(Inner::default()),
+        }
+    }
+
+    /// Vector length the store accepts.
+    pub fn dimension(&self) -> usize {
+        self.dimension
+    }
+
+    /// The `top_k` chunks closest to `vector` (cosine) that match `filter`.
+    pub fn search(&self, vector: &[f32], top_k: usize, filter: Option<&Filter>, label: &str) -> Result<Vec<Hit>> {
+        if vector.len() != self.dimension {
+            return Err(Error::DimensionMismatch {
+                field: "query vector".into(),
+                expected: self.dimension,
+                actual: vector.len(),
+            });
+        }
+        let mut q = vector.to_vec();
+        if !normalize(&mut q) {
+            return Err(Error::invalid("query vector", "zero or not finite"));
+        }
+        let inner = self.inner.read().expect("store lock");
+        let mut scored: Vec<(usize, f32)> = inner
+            .vectors
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| filter.is_none_or(|f| f.matches(&inner.chunks[*i].metadata)))
+            .map(|(i, v)| (i, dot(v, &q)))
+            .collect();
+        let k = top_k.min(scored.len());
+        if k < scored.len() {
+            scored.select_nth_unstable_by(k, |a, b| b.1.total_cmp(&a.1));
+            scored.truncate(k);
+        }
+        let mut hits: Vec<Hit> = scored
+            .into_iter()
+            .map(|(i, s)| Hit::new(inner.chunks[i].clone(), s, label))
+            .collect();
+        sort_hits(&mut hits);
+        Ok(hits)
+    }
+
+    fn check(&self, batch: &[EmbeddedChunk]) -> Result<Vec<Vec<f32>>> {
+        batch
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let field = format!("chunks[{i}].vector");
+                let Some(v) = &c.vector else {
+                    return Err(Error::invalid(field, "this store needs a vector for every chunk"));
+                };
+                if v.len() != self.dimension {
+                    return Err(Error::DimensionMismatch {
+                        field,
+                        expected: self.dimension,
+                        actual: v.len(),
+                    });
+                }
+                let mut v = v.clone();
+                if !normalize(&mut v) {
+                    return Err(Error::invalid(field, "vector is zero or has a NaN or infinity"));
+                }
+                if c.chunk.id.is_empty() {
+                    return Err(Error::invalid(format!("chunks[{i}].id"), "chunk id is empty"));
+                }
+                Ok(v)
+            })
+            .collect()
+    }
+}
+
+#[async_trait]
+impl ChunkStore for InMemoryStore {
+    async fn upsert(&self, chunks: Vec<EmbeddedChunk>) -> Result<()> {
+        // Validate the whole batch first, so a bad chunk leaves the store untouched.
+        let vectors = self.check(&chunks)?;
+        let mut inner = self.inner.write().expect("store lock");
+        for (c, v) in chunks.into_iter().zip(vectors) {
+            match inner.by_id.get(&c.chunk.id).copied() {
+                Some(i) => {
+                    inner.chunks[i] = c.chunk;
+                    inner.vectors[i] = v;
+                }
+                None => {
+                    let i = inner.chunks.len();
+                    inner.by_id.insert(c.chunk.id.clone(), i);
+                    inner.chunks.push(c.chunk);
+                    inner.vectors.push(v);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn delete_document(&self, document_id: &str) -> Result<usize> {
+        let mut inner = self.inner.write().expect("store lock");
+        let before = inner.chunks.len();
+        let Inner {
+            chunks,
+            vectors,
+            by_id,
+        } = &mut *inner;
+        let kept: (Vec<Chunk>, Vec<Vec<f32>>) = std::mem::take(chunks)
+            .into_iter()
+            .zip(std::mem::take(vectors))
+            .filter(|(c, _)| c.document_id != document_id)
+            .unzip();
+        (*chunks, *vectors) = kept;
+        *by_id = chunks.iter().enumerate().map(|(i, c)| (c.id.clone(), i)).collect();
+        Ok(before - chunks.len())
+    }
+
+    async fn document_chunk_ids(&self, document_id: &str) -> Result<Vec<String>> {
+        let inner = self.inner.read().expect("store lock");
+        Ok(inner
+            .chunks
+            .iter()
+            .filter(|c| c.document_id == document_id)
+            .map(|c| c.id.clone())
+            .collect())
+    }
+
+    async fn count(&self) -> Result<usize> {
+        Ok(self.inner.read().expect("store lock").chunks.len())
+    }
+}
+
+/// Dense retrieval: embeds the query (or takes a transform's vector made by the same
+/// model) and searches an [`InMemoryStore`].
+#[derive(Clone)]
+pub struct DenseRetriever {
+    embedder: Arc<dyn Embedder>,
+    store: Arc<InMemoryStore>,
+    label: String,
+}
+
+impl DenseRetriever {
+    /// Searches `store` with vectors from `embedder`; hits are labelled `dense`.
+    pub fn new(embedder: Arc<dyn Embedder>, store: Arc<InMemoryStore>) -> Result<Self> {
+        if embedder.dimension() != store.dimension() {
+            return Err(Error::DimensionMismatch {
+                field: "dense retriever: embedder vs store".into(),
+                expected: store.dimension(),
+                actual: embedder.dimension(),
+            });
+        }
+        Ok(Self {
+            embedder,
+            store,
+            label: "dense".into(),
+        })
+    }
+
+    /// Embeds `chunks` as documents and upserts them, in batches.
+    pub async fn index(&self, chunks: Vec<Chunk>) -> Result<()> {
+        for batch in chunks.chunks(64) {
+            let texts: Vec<String> = batch.iter().map(|c| c.text.clone()).collect();
+            let vectors = self.embedder.embed(&texts, EmbedInput::DOCUMENT).await?;
+            let embedded = batch
+                .iter()
+                .cloned()
+                .zip(vectors)
+                .map(|(chunk, v)| EmbeddedChunk {
+                    chunk,
+                    vector: Some(v),
+                })
+                .collect();
+            self.store.upsert(embedded).await?;
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Retriever for DenseRetriever {
+    async fn retrieve(&self, query: &Query) -> Result<Vec<Hit>> {
+        query.validate()?;
+        let owned;
+        let vector = match query.vector_for(self.embedder.model_id()) {
+            Some(v) => v,
+            None => {
+                owned = self.embedder.embed_one(&query.text, EmbedInput::QUERY).await?;
+                &owned
+            }
+        };
+        self.store
+            .search(vector, query.top_k, query.filter.as_ref(), &self.label)
+    }
+}

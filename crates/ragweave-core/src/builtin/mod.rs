@@ -1,0 +1,4 @@
+//! Components that need no engine: for tests, examples and small corpora.
+
+pub mod hashing_embedder;
+pub mod memory_store;

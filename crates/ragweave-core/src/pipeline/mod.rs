@@ -1,0 +1,417 @@
+//! The pipeline: memory, transforms, routing over experts, fusion, reranking, arranging,
+//! prompting, generation, memory save.
+
+mod builder;
+mod prompt;
+mod stage;
+mod stream;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use tracing::Instrument;
+
+pub use builder::{ExpertFailure, PipelineBuilder, StageTimeouts};
+pub use prompt::PromptTemplate;
+pub use stream::AskEvent;
+
+use crate::algorithms::rrf::{RankedList, Rrf};
+use crate::answer::{Answer, Citation, Trace};
+use crate::error::{Error, Result};
+use crate::message::ChatMessage;
+use crate::query::{Filter, Query};
+use crate::traits::arranger::ContextArranger;
+use crate::traits::generator::{GenerateRequest, Generator, SamplingParams};
+use crate::traits::memory::Memory;
+use crate::traits::query_transform::QueryTransform;
+use crate::traits::reranker::Reranker;
+use crate::traits::retriever::Retriever;
+use crate::traits::router::{Route, Router};
+use crate::types::Hit;
+use stage::timed;
+
+/// A question for [`Pipeline::ask`], with its options.
+#[derive(Debug, Clone)]
+pub struct AskRequest {
+    /// The query; its `top_k` and `filter` apply.
+    pub query: Query,
+    /// Conversation id for memory; `None` asks without memory.
+    pub conversation: Option<String>,
+}
+
+impl AskRequest {
+    /// A request for `text` with default options.
+    pub fn new(text: impl Into<String>) -> Self {
+        Self {
+            query: Query::new(text),
+            conversation: None,
+        }
+    }
+
+    /// Number of hits to retrieve.
+    pub fn top_k(mut self, top_k: usize) -> Self {
+        self.query.top_k = top_k;
+        self
+    }
+
+    /// Restricts retrieval by metadata.
+    pub fn filter(mut self, filter: Filter) -> Self {
+        self.query.filter = Some(filter);
+        self
+    }
+
+    /// Asks within a conversation, so memory is loaded and saved.
+    pub fn conversation(mut self, id: impl Into<String>) -> Self {
+        self.conversation = Some(id.into());
+        self
+    }
+}
+
+impl From<&str> for AskRequest {
+    fn from(text: &str) -> Self {
+        AskRequest::new(text)
+    }
+}
+
+impl From<String> for AskRequest {
+    fn from(text: String) -> Self {
+        AskRequest::new(text)
+    }
+}
+
+impl From<Query> for AskRequest {
+    fn from(query: Query) -> Self {
+        AskRequest {
+            query,
+            conversation: None,
+        }
+    }
+}
+
+/// A composed RAG pipeline. Cheap to clone (an `Arc` inside), `Send + Sync`.
+///
+/// Every stage runs in a tracing span and is timed in the answer's [`Trace`]. Nothing is
+/// spawned: dropping the future of [`Pipeline::ask`] (or the stream of
+/// [`Pipeline::ask_stream`]) cancels every stage below it.
+///
+/// ```
+/// use std::sync::Arc;
+/// use ragweave_core::{Chunk, DenseRetriever, HashingEmbedder, InMemoryStore, Pipeline};
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> ragweave_core::Result<()> {
+/// let embedder = Arc::new(HashingEmbedder::new(256));
+/// let dense = DenseRetriever::new(embedder, Arc::new(InMemoryStore::new(256)))?;
+/// dense
+///     .index(vec![
+///         Chunk::new("c1", "rust", "Rust has no garbage collector."),
+///         Chunk::new("c2", "go", "Go has a garbage collector."),
+///     ])
+///     .await?;
+/// let pipeline = Pipeline::builder().expert("dense", Arc::new(dense)).build()?;
+/// let answer = pipeline.ask("does rust have a garbage collector").await?;
+/// assert_eq!(answer.hits[0].chunk.id, "c1");
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Pipeline {
+    inner: Arc<Inner>,
+}
+
+pub(crate) struct Expert {
+    name: String,
+    stage: String,
+    component: String,
+    retriever: Arc<dyn Retriever>,
+}
+
+pub(crate) struct Inner {
+    memory: Option<Arc<dyn Memory>>,
+    transforms: Vec<(String, Arc<dyn QueryTransform>)>,
+    experts: Vec<Expert>,
+    expert_names: Vec<String>,
+    router: Option<Arc<dyn Router>>,
+    fusion: Rrf,
+    candidates: Option<usize>,
+    reranker: Option<Arc<dyn Reranker>>,
+    arranger: Arc<dyn ContextArranger>,
+    prompt: PromptTemplate,
+    generator: Option<Arc<dyn Generator>>,
+    sampling: SamplingParams,
+    timeouts: StageTimeouts,
+    expert_failure: ExpertFailure,
+}
+
+/// Everything up to generation, shared by `ask` and `ask_stream`.
+struct Prepared {
+    query: Query,
+    conversation: Option<String>,
+    hits: Vec<Hit>,
+    citations: Vec<Citation>,
+    request: Option<GenerateRequest>,
+    trace: Trace,
+}
+
+impl Pipeline {
+    /// Starts building a pipeline.
+    pub fn builder() -> PipelineBuilder {
+        PipelineBuilder::default()
+    }
+
+    /// Names of the expert retrievers.
+    pub fn experts(&self) -> &[String] {
+        &self.inner.expert_names
+    }
+
+    /// Whether the pipeline generates an answer (or only retrieves).
+    pub fn has_generator(&self) -> bool {
+        self.inner.generator.is_some()
+    }
+
+    /// Runs the pipeline and returns the answer.
+    pub async fn ask(&self, request: impl Into<AskRequest>) -> Result<Answer> {
+        let mut prep = self.prepare(request.into()).await?;
+        let text = match (&self.inner.generator, &prep.request) {
+            (Some(generator), Some(request)) => {
+                let started = Instant::now();
+                let completion = timed(
+                    "generate",
+                    self.inner.timeouts.generate,
+                    generator.complete(request),
+                )
+                .instrument(tracing::info_span!("ragweave.generate"))
+                .await
+                .map_err(|e| e.in_component("generator"))?;
+                prep.trace.record("generate", started.elapsed(), Vec::new());
+                completion.text
+            }
+            _ => String::new(),
+        };
+        self.finish(prep, text).await
+    }
+
+    /// Retrieves for `request` without generating, whatever the pipeline holds.
+    pub async fn retrieve(&self, request: impl Into<AskRequest>) -> Result<Vec<Hit>> {
+        let mut request = request.into();
+        request.conversation = None;
+        let mut trace = Trace::default();
+        let query = self.transformed(request.query, &mut trace).await?;
+        self.retrieve_ranked(&query, &mut trace).await
+    }
+
+    async fn prepare(&self, request: AskRequest) -> Result<Prepared> {
+        let inner = &*self.inner;
+        request.query.validate()?;
+        let mut trace = Trace::default();
+        let history = match (&inner.memory, &request.conversation) {
+            (Some(memory), Some(conversation)) => {
+                let started = Instant::now();
+                let h = timed(
+                    "memory:load",
+                    inner.timeouts.memory,
+                    memory.load(conversation, &request.query),
+                )
+                .instrument(tracing::info_span!("ragweave.memory.load"))
+                .await
+                .map_err(|e| e.in_component("memory"))?;
+                trace.record("memory:load", started.elapsed(), Vec::new());
+                h
+            }
+            _ => Vec::new(),
+        };
+        let query = self.transformed(request.query, &mut trace).await?;
+        let hits = self.retrieve_ranked(&query, &mut trace).await?;
+        let Some(_) = inner.generator else {
+            return Ok(Prepared {
+                query,
+                conversation: request.conversation,
+                hits,
+                citations: Vec::new(),
+                request: None,
+                trace,
+            });
+        };
+        let started = Instant::now();
+        let arranged = inner.arranger.arrange(&query, hits.clone());
+        trace.record("arrange", started.elapsed(), Vec::new());
+        let started = Instant::now();
+        let messages = inner.prompt.render(&query.text, &arranged, history);
+        let citations = arranged
+            .iter()
+            .enumerate()
+            .map(|(i, h)| Citation {
+                index: i + 1,
+                chunk_id: h.chunk.id.clone(),
+                document_id: h.chunk.document_id.clone(),
+            })
+            .collect();
+        trace.record("prompt", started.elapsed(), Vec::new());
+        Ok(Prepared {
+            query,
+            conversation: request.conversation,
+            hits,
+            citations,
+            request: Some(GenerateRequest {
+                messages,
+                params: inner.sampling.clone(),
+            }),
+            trace,
+        })
+    }
+
+    async fn transformed(&self, mut query: Query, trace: &mut Trace) -> Result<Query> {
+        query.validate()?;
+        for (stage, transform) in &self.inner.transforms {
+            let started = Instant::now();
+            let before = query.thoughts.len();
+            query = timed(stage, self.inner.timeouts.transform, transform.transform(query))
+                .instrument(tracing::info_span!("ragweave.transform", stage = %stage))
+                .await
+                .map_err(|e| e.in_component(stage))?;
+            let notes = query.thoughts[before.min(query.thoughts.len())..].to_vec();
+            trace.record(stage.clone(), started.elapsed(), notes);
+        }
+        Ok(query)
+    }
+
+    /// Routes, runs the chosen experts concurrently, fuses and reranks.
+    async fn retrieve_ranked(&self, query: &Query, trace: &mut Trace) -> Result<Vec<Hit>> {
+        let inner = &*self.inner;
+        if inner.experts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let routes = match &inner.router {
+            Some(router) => {
+                let started = Instant::now();
+                let routes = timed("route", inner.timeouts.route, router.route(query, &inner.expert_names))
+                    .instrument(tracing::info_span!("ragweave.route"))
+                    .await
+                    .map_err(|e| e.in_component("router"))?;
+                if routes.is_empty() {
+                    return Err(Error::component("router", "chose no expert"));
+                }
+                let notes = routes
+                    .iter()
+                    .map(|r| format!("{}={:.3}", r.expert, r.weight))
+                    .collect();
+                trace.record("route", started.elapsed(), notes);
+                routes
+            }
+            None => inner
+                .expert_names
+                .iter()
+                .map(|n| Route {
+                    expert: n.clone(),
+                    weight: 1.0,
+                })
+                .collect(),
+        };
+        let depth = inner.candidates.unwrap_or(query.top_k).max(query.top_k);
+        let expert_query;
+        let expert_query = if depth == query.top_k {
+            query
+        } else {
+            expert_query = query.clone().top_k(depth);
+            &expert_query
+        };
+        let mut chosen = Vec::with_capacity(routes.len());
+        for route in &routes {
+            let expert = inner
+                .experts
+                .iter()
+                .find(|e| e.name == route.expert)
+                .ok_or_else(|| Error::NotFound {
+                    what: "expert",
+                    name: route.expert.clone(),
+                })?;
+            chosen.push((expert, route.weight));
+        }
+        let results = futures::future::join_all(chosen.iter().map(|(expert, _)| {
+            let started = Instant::now();
+            timed(&expert.stage, inner.timeouts.retrieve, expert.retriever.retrieve(expert_query))
+                .instrument(tracing::info_span!("ragweave.retrieve", expert = %expert.name))
+                .map_with_elapsed(started)
+        }))
+        .await;
+        let mut lists = Vec::with_capacity(results.len());
+        let mut first_error = None;
+        let failed = results.iter().filter(|(r, _)| r.is_err()).count();
+        for ((expert, weight), (result, elapsed)) in chosen.iter().zip(results) {
+            match result {
+                Ok(hits) => {
+                    trace.record(expert.stage.clone(), elapsed, Vec::new());
+                    lists.push(RankedList {
+                        name: expert.name.clone(),
+                        weight: *weight,
+                        hits,
+                    });
+                }
+                Err(e) => {
+                    let e = e.in_component(&expert.component);
+                    tracing::warn!(expert = %expert.name, error = %e, "expert failed");
+                    trace.record(expert.stage.clone(), elapsed, vec![format!("failed: {e}")]);
+                    if inner.expert_failure == ExpertFailure::Fail {
+                        return Err(e);
+                    }
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        if lists.is_empty() {
+            let first = first_error.expect("every expert failed, so there is an error");
+            return Err(Error::AllExpertsFailed {
+                count: failed,
+                first: Box::new(first),
+            });
+        }
+        let started = Instant::now();
+        let mut hits = inner.fusion.fuse(lists, depth);
+        trace.record("fuse", started.elapsed(), Vec::new());
+        if let Some(reranker) = &inner.reranker {
+            let started = Instant::now();
+            hits = timed("rerank", inner.timeouts.rerank, reranker.rerank(query, hits))
+                .instrument(tracing::info_span!("ragweave.rerank"))
+                .await
+                .map_err(|e| e.in_component("reranker"))?;
+            trace.record("rerank", started.elapsed(), Vec::new());
+        }
+        hits.truncate(query.top_k);
+        Ok(hits)
+    }
+
+    async fn finish(&self, prep: Prepared, text: String) -> Result<Answer> {
+        let Prepared {
+            query,
+            conversation,
+            hits,
+            citations,
+            mut trace,
+            ..
+        } = prep;
+        if let (Some(memory), Some(conversation), true) =
+            (&self.inner.memory, &conversation, self.inner.generator.is_some())
+        {
+            let started = Instant::now();
+            timed(
+                "memory:save",
+                self.inner.timeouts.memory,
+                memory.save(
+                    conversation,
+                    ChatMessage::user(query.text.clone()),
+                    ChatMessage::assistant(text.clone()),
+                ),
+            )
+            .instrument(tracing::info_span!("ragweave.memory.save"))
+            .await
+            .map_err(|e| e.in_component("memory"))?;
+            trace.record("memory:save", started.elapsed(), Vec::new());
+        }
+        Ok(Answer {
+            text,
+            citations,
+            hits,
+            trace,
+        })
+    }
+}
+
+use stage::WithElapsed;
