@@ -17,7 +17,7 @@ use crate::traits::query_transform::QueryTransform;
 
 /// How thoughts become a query vector.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case", tag = "mode")]
+#[serde(rename_all = "snake_case")]
 pub enum ThinkMode {
     /// O1 Embedder: embed "query thought" for each thought, average the vectors.
     O1,

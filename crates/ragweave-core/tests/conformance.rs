@@ -1,0 +1,96 @@
+//! Core's own components pass the testkit suites, and the suites catch broken components.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use ragweave_core::{
+    Chunk, DenseRetriever, EmbedInput, Embedder, Filter, GenerateRequest, Generator, HashingEmbedder,
+    Hit, InMemoryStore, Query, Result, Retriever, TokenStream, WindowMemory,
+};
+use ragweave_testkit::fixtures::{PassThroughReranker, ScriptedGenerator};
+use ragweave_testkit::{embedder, generator, memory, reranker, retriever, store};
+
+async fn dense() -> DenseRetriever {
+    let e = Arc::new(HashingEmbedder::new(128));
+    let r = DenseRetriever::new(e, Arc::new(InMemoryStore::new(128))).unwrap();
+    let chunks = (0..20)
+        .map(|i| {
+            Chunk::new(format!("c{i}"), format!("d{}", i % 4), format!("passage {i} about topic {}", i % 3))
+                .with_meta("parity", if i % 2 == 0 { "even" } else { "odd" })
+        })
+        .collect();
+    r.index(chunks).await.unwrap();
+    r
+}
+
+#[tokio::test]
+async fn core_components_pass() {
+    embedder::check(&HashingEmbedder::new(64)).await.assert_passed();
+    retriever::check(&dense().await, &["topic 1", "passage 7"], Some(Filter::eq("parity", "even")))
+        .await
+        .assert_passed();
+    store::check(&InMemoryStore::new(16), Some(16)).await.assert_passed();
+    memory::check(&WindowMemory::new(100)).await.assert_passed();
+    reranker::check(&PassThroughReranker).await.assert_passed();
+    generator::check(&ScriptedGenerator::new("rivers carry water from the hills to the sea"))
+        .await
+        .assert_passed();
+}
+
+/// Returns vectors one entry short.
+struct ShortEmbedder;
+
+#[async_trait]
+impl Embedder for ShortEmbedder {
+    fn model_id(&self) -> &str {
+        "short"
+    }
+    fn dimension(&self) -> usize {
+        8
+    }
+    async fn embed(&self, texts: &[String], _input: EmbedInput<'_>) -> Result<Vec<Vec<f32>>> {
+        Ok(texts.iter().map(|t| vec![t.len() as f32; 7]).collect())
+    }
+}
+
+/// Ignores top_k and returns hits unsorted, for any query.
+struct SloppyRetriever;
+
+#[async_trait]
+impl Retriever for SloppyRetriever {
+    async fn retrieve(&self, _query: &Query) -> Result<Vec<Hit>> {
+        Ok((0..5).map(|i| Hit::new(Chunk::new(format!("c{i}"), "d", "t"), i as f32, "s")).collect())
+    }
+}
+
+/// Ignores max_tokens and stop sequences.
+struct RunawayGenerator;
+
+#[async_trait]
+impl Generator for RunawayGenerator {
+    async fn stream(&self, _request: &GenerateRequest) -> Result<TokenStream> {
+        let words = "one two three four five six seven eight nine ten eleven twelve thirteen fourteen";
+        let pieces: Vec<Result<String>> = words.split(' ').map(|w| Ok(format!("{w} "))).collect();
+        Ok(Box::pin(futures::stream::iter(pieces)))
+    }
+}
+
+#[tokio::test]
+async fn suites_catch_broken_components() {
+    let r = embedder::check(&ShortEmbedder).await;
+    assert!(r.failed("vectors have dimension() entries"), "{r:?}");
+    assert!(r.failed("blank text is an InvalidInput error"), "{r:?}");
+
+    let r = retriever::check(&SloppyRetriever, &["q"], None).await;
+    assert!(r.failed("top_k 1: sorted, unique, bounded"), "{r:?}");
+    assert!(r.failed("empty query is an InvalidInput error"), "{r:?}");
+
+    let r = generator::check(&RunawayGenerator).await;
+    assert!(r.failed("stops at max_tokens"), "{r:?}");
+    assert!(r.failed("honours stop sequences"), "{r:?}");
+    assert!(r.failed("max_tokens 0 is an InvalidInput error"), "{r:?}");
+
+    let panicked = std::panic::catch_unwind(|| r.assert_passed()).unwrap_err();
+    let msg = panicked.downcast_ref::<String>().unwrap();
+    assert!(msg.contains("generator conformance") && msg.contains("stops at max_tokens"), "{msg}");
+}

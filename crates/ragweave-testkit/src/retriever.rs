@@ -1,0 +1,104 @@
+//! Conformance of a [`Retriever`].
+
+use std::collections::HashSet;
+
+use ragweave_core::{Error, Filter, Hit, Query, Retriever};
+
+use crate::{Report, ensure};
+
+fn well_formed(hits: &[Hit], top_k: usize) -> Result<(), String> {
+    ensure(hits.len() <= top_k, || format!("{} hits for top_k {top_k}", hits.len()))?;
+    if let Some(i) = hits.iter().position(|h| !h.score.is_finite()) {
+        return Err(format!("hit {i} has score {}", hits[i].score));
+    }
+    if let Some(i) = hits.windows(2).position(|w| w[0].score < w[1].score) {
+        return Err(format!(
+            "not sorted: hit {i} scores {} < hit {} scores {}",
+            hits[i].score,
+            i + 1,
+            hits[i + 1].score
+        ));
+    }
+    let mut seen = HashSet::new();
+    if let Some(h) = hits.iter().find(|h| !seen.insert(h.chunk.id.as_str())) {
+        return Err(format!("chunk {} returned twice", h.chunk.id));
+    }
+    Ok(())
+}
+
+/// Checks, for `queries` that should match the retriever's data: hits sorted by descending
+/// finite score, no chunk twice, `top_k` honoured (1, 3 and 10, the best hit of top_k = 1
+/// among those of top_k = 3), at least one query finds something, and an empty query or
+/// `top_k = 0` is an `InvalidInput` error. With `filter`, every hit of the first query
+/// satisfies it.
+pub async fn check(retriever: &dyn Retriever, queries: &[&str], filter: Option<Filter>) -> Report {
+    let mut r = Report::new("retriever");
+    let mut any_hits = false;
+    for k in [1usize, 3, 10] {
+        let mut outcome = Ok(());
+        for q in queries {
+            match retriever.retrieve(&Query::new(*q).top_k(k)).await {
+                Ok(hits) => {
+                    any_hits |= !hits.is_empty();
+                    if let Err(e) = well_formed(&hits, k) {
+                        outcome = Err(format!("query {q:?}, top_k {k}: {e}"));
+                        break;
+                    }
+                }
+                Err(e) => {
+                    outcome = Err(format!("query {q:?}, top_k {k}: error {e}"));
+                    break;
+                }
+            }
+        }
+        r.check(
+            match k {
+                1 => "top_k 1: sorted, unique, bounded",
+                3 => "top_k 3: sorted, unique, bounded",
+                _ => "top_k 10: sorted, unique, bounded",
+            },
+            outcome,
+        );
+    }
+    r.check("some query finds hits", ensure(any_hits, || "every query returned nothing".into()));
+    if let Some(q) = queries.first() {
+        let one = retriever.retrieve(&Query::new(*q).top_k(1)).await;
+        let three = retriever.retrieve(&Query::new(*q).top_k(3)).await;
+        r.check(
+            "top_k 1 is the best of top_k 3",
+            match (one, three) {
+                (Ok(one), Ok(three)) => ensure(
+                    one.first().is_none_or(|h| three.iter().any(|t| t.chunk.id == h.chunk.id)),
+                    || "the single best hit is missing from the top 3".into(),
+                ),
+                _ => Err("retrieval failed".into()),
+            },
+        );
+        if let Some(filter) = filter {
+            r.check(
+                "filter is honoured",
+                match retriever.retrieve(&Query::new(*q).top_k(10).filter(filter.clone())).await {
+                    Ok(hits) => match hits.iter().find(|h| !filter.matches(&h.chunk.metadata)) {
+                        Some(h) => Err(format!("chunk {} does not match the filter", h.chunk.id)),
+                        None => Ok(()),
+                    },
+                    Err(e) => Err(format!("error: {e}")),
+                },
+            );
+        }
+    }
+    for (name, query) in [
+        ("empty query is an InvalidInput error", Query::new("")),
+        ("top_k 0 is an InvalidInput error", Query::new("anything").top_k(0)),
+    ] {
+        r.check(
+            name,
+            match retriever.retrieve(&query).await {
+                Err(Error::InvalidInput { .. }) => Ok(()),
+                Err(other) => Err(format!("wrong error type: {other:?}")),
+                Ok(hits) => Err(format!("answered with {} hits", hits.len())),
+            },
+        );
+    }
+    r
+}

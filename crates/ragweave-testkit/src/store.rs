@@ -1,0 +1,79 @@
+//! Conformance of a [`ChunkStore`].
+
+use ragweave_core::{Chunk, ChunkStore, EmbeddedChunk};
+
+use crate::{Report, ensure};
+
+fn vector(dim: usize, seed: usize) -> Vec<f32> {
+    (0..dim).map(|i| (((i + 1) * (seed + 3)) % 17) as f32 + 1.0).collect()
+}
+
+fn batch(doc: &str, n: usize, dim: Option<usize>) -> Vec<EmbeddedChunk> {
+    (0..n)
+        .map(|i| EmbeddedChunk {
+            chunk: Chunk::new(format!("{doc}-{i}"), doc, format!("chunk {i} of document {doc}")),
+            vector: dim.map(|d| vector(d, i)),
+        })
+        .collect()
+}
+
+/// Checks on an empty store: upsert counts; upserting the same ids again stores nothing
+/// twice; `document_chunk_ids` lists a document's chunks; `delete_document` removes exactly
+/// them; with `dimension`, a batch holding one wrong-length or NaN vector is rejected whole
+/// and leaves the store as it was. `dimension = None` is for text-only stores.
+pub async fn check(store: &dyn ChunkStore, dimension: Option<usize>) -> Report {
+    let mut r = Report::new("store");
+    let count = || async { store.count().await.map_err(|e| format!("count failed: {e}")) };
+    r.check("starts empty", count().await.and_then(|n| ensure(n == 0, || format!("{n} chunks"))));
+    let upsert = async {
+        store.upsert(batch("a", 3, dimension)).await.map_err(|e| e.to_string())?;
+        store.upsert(batch("b", 2, dimension)).await.map_err(|e| e.to_string())?;
+        let n = count().await?;
+        ensure(n == 5, || format!("count {n} after upserting 5"))
+    };
+    r.check("upsert adds chunks", upsert.await);
+    let again = async {
+        store.upsert(batch("a", 3, dimension)).await.map_err(|e| e.to_string())?;
+        let n = count().await?;
+        ensure(n == 5, || format!("count {n} after re-upserting the same 3"))
+    };
+    r.check("re-upsert stores nothing twice", again.await);
+    r.check(
+        "document_chunk_ids lists a document",
+        match store.document_chunk_ids("a").await {
+            Ok(mut ids) => {
+                ids.sort();
+                ensure(ids == ["a-0", "a-1", "a-2"], || format!("{ids:?}"))
+            }
+            Err(e) => Err(e.to_string()),
+        },
+    );
+    if let Some(dim) = dimension {
+        let mut wrong = batch("c", 2, Some(dim));
+        wrong[1].vector = Some(vector(dim + 1, 0));
+        let mut nan = batch("c", 2, Some(dim));
+        nan[1].vector.as_mut().expect("vector")[0] = f32::NAN;
+        for (name, bad) in [
+            ("wrong dimension rejects the whole batch", wrong),
+            ("NaN rejects the whole batch", nan),
+        ] {
+            let outcome = match store.upsert(bad).await {
+                Ok(()) => Err("accepted".to_string()),
+                Err(_) => count()
+                    .await
+                    .and_then(|n| ensure(n == 5, || format!("count {n} after a rejected batch"))),
+            };
+            r.check(name, outcome);
+        }
+    }
+    let delete = async {
+        let removed = store.delete_document("a").await.map_err(|e| e.to_string())?;
+        ensure(removed == 3, || format!("removed {removed}, expected 3"))?;
+        let n = count().await?;
+        ensure(n == 2, || format!("count {n} after deleting 3 of 5"))?;
+        let left = store.document_chunk_ids("b").await.map_err(|e| e.to_string())?;
+        ensure(left.len() == 2, || format!("document b lost chunks: {left:?}"))
+    };
+    r.check("delete_document removes exactly its chunks", delete.await);
+    r
+}
