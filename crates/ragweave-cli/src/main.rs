@@ -1,1 +1,74 @@
-fn main() {}
+//! The `ragweave` command.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use ragweave::config::PipelineConfig;
+
+/// ragweave: plugin-based RAG orchestration.
+#[derive(Parser)]
+#[command(name = "ragweave", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print the JSON Schema of pipeline config files (every compiled-in component kind).
+    Schema,
+    /// Check a pipeline config file without loading any model.
+    Validate {
+        /// The config file (.toml or .json).
+        config: PathBuf,
+    },
+    /// Ingest files into a store (not in this build yet).
+    Ingest {
+        /// File or directory to ingest.
+        path: PathBuf,
+    },
+    /// Ask a question (not in this build yet).
+    Ask {
+        /// The question.
+        question: String,
+    },
+    /// Evaluate pipelines on a BEIR dataset (not in this build yet).
+    Eval,
+    /// Serve a pipeline over HTTP (not in this build yet).
+    Serve,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let registry = ragweave::registry();
+    match cli.command {
+        Command::Schema => {
+            let schema = registry.schema();
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&schema).expect("schema serializes")
+            );
+            ExitCode::SUCCESS
+        }
+        Command::Validate { config } => {
+            match PipelineConfig::from_path(&config).and_then(|c| c.validate(&registry)) {
+                Ok(()) => {
+                    println!("{}: valid", config.display());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::Ingest { .. } | Command::Ask { .. } | Command::Eval | Command::Serve => {
+            eprintln!(
+                "error: this subcommand is not in this build of ragweave yet; \
+                 `schema` and `validate` are"
+            );
+            ExitCode::from(2)
+        }
+    }
+}

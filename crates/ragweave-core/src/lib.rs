@@ -34,12 +34,16 @@ pub use builtin::hashing_embedder::HashingEmbedder;
 pub use builtin::memory_store::{DenseRetriever, InMemoryStore};
 pub use error::{Error, Result};
 pub use message::{ChatMessage, Role};
-pub use pipeline::{AskEvent, AskRequest, ExpertFailure, Pipeline, PipelineBuilder, PromptTemplate, StageTimeouts};
+pub use pipeline::{
+    AskEvent, AskRequest, ExpertFailure, Pipeline, PipelineBuilder, PromptTemplate, StageTimeouts,
+};
 pub use query::{DEFAULT_TOP_K, Filter, Query, QueryVector};
 pub use stop::{StopMatcher, StopStep};
 pub use traits::arranger::ContextArranger;
 pub use traits::embedder::{EmbedInput, Embedder, InputKind};
-pub use traits::generator::{Completion, FinishReason, GenerateRequest, Generator, SamplingParams, TokenStream};
+pub use traits::generator::{
+    Completion, FinishReason, GenerateRequest, Generator, SamplingParams, TokenStream,
+};
 pub use traits::memory::Memory;
 pub use traits::query_transform::QueryTransform;
 pub use traits::reranker::Reranker;

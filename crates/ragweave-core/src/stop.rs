@@ -101,7 +101,10 @@ mod tests {
 
     #[test]
     fn stop_straddling_pieces_is_held_back_then_cut() {
-        assert_eq!(run(&["END"], &["ab", "cE", "N", "Dzz"]), ("abc".into(), true));
+        assert_eq!(
+            run(&["END"], &["ab", "cE", "N", "Dzz"]),
+            ("abc".into(), true)
+        );
     }
 
     #[test]

@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use ragweave_core::{
-    Chunk, DenseRetriever, EmbedInput, Embedder, Filter, GenerateRequest, Generator, HashingEmbedder,
-    Hit, InMemoryStore, Query, Result, Retriever, TokenStream, WindowMemory,
+    Chunk, DenseRetriever, EmbedInput, Embedder, Filter, GenerateRequest, Generator,
+    HashingEmbedder, Hit, InMemoryStore, Query, Result, Retriever, TokenStream, WindowMemory,
 };
 use ragweave_testkit::fixtures::{PassThroughReranker, ScriptedGenerator};
 use ragweave_testkit::{embedder, generator, memory, reranker, retriever, store};
@@ -15,8 +15,12 @@ async fn dense() -> DenseRetriever {
     let r = DenseRetriever::new(e, Arc::new(InMemoryStore::new(128))).unwrap();
     let chunks = (0..20)
         .map(|i| {
-            Chunk::new(format!("c{i}"), format!("d{}", i % 4), format!("passage {i} about topic {}", i % 3))
-                .with_meta("parity", if i % 2 == 0 { "even" } else { "odd" })
+            Chunk::new(
+                format!("c{i}"),
+                format!("d{}", i % 4),
+                format!("passage {i} about topic {}", i % 3),
+            )
+            .with_meta("parity", if i % 2 == 0 { "even" } else { "odd" })
         })
         .collect();
     r.index(chunks).await.unwrap();
@@ -25,16 +29,26 @@ async fn dense() -> DenseRetriever {
 
 #[tokio::test]
 async fn core_components_pass() {
-    embedder::check(&HashingEmbedder::new(64)).await.assert_passed();
-    retriever::check(&dense().await, &["topic 1", "passage 7"], Some(Filter::eq("parity", "even")))
+    embedder::check(&HashingEmbedder::new(64))
         .await
         .assert_passed();
-    store::check(&InMemoryStore::new(16), Some(16)).await.assert_passed();
+    retriever::check(
+        &dense().await,
+        &["topic 1", "passage 7"],
+        Some(Filter::eq("parity", "even")),
+    )
+    .await
+    .assert_passed();
+    store::check(&InMemoryStore::new(16), Some(16))
+        .await
+        .assert_passed();
     memory::check(&WindowMemory::new(100)).await.assert_passed();
     reranker::check(&PassThroughReranker).await.assert_passed();
-    generator::check(&ScriptedGenerator::new("rivers carry water from the hills to the sea"))
-        .await
-        .assert_passed();
+    generator::check(&ScriptedGenerator::new(
+        "rivers carry water from the hills to the sea",
+    ))
+    .await
+    .assert_passed();
 }
 
 /// Returns vectors one entry short.
@@ -59,7 +73,9 @@ struct SloppyRetriever;
 #[async_trait]
 impl Retriever for SloppyRetriever {
     async fn retrieve(&self, _query: &Query) -> Result<Vec<Hit>> {
-        Ok((0..5).map(|i| Hit::new(Chunk::new(format!("c{i}"), "d", "t"), i as f32, "s")).collect())
+        Ok((0..5)
+            .map(|i| Hit::new(Chunk::new(format!("c{i}"), "d", "t"), i as f32, "s"))
+            .collect())
     }
 }
 
@@ -69,7 +85,8 @@ struct RunawayGenerator;
 #[async_trait]
 impl Generator for RunawayGenerator {
     async fn stream(&self, _request: &GenerateRequest) -> Result<TokenStream> {
-        let words = "one two three four five six seven eight nine ten eleven twelve thirteen fourteen";
+        let words =
+            "one two three four five six seven eight nine ten eleven twelve thirteen fourteen";
         let pieces: Vec<Result<String>> = words.split(' ').map(|w| Ok(format!("{w} "))).collect();
         Ok(Box::pin(futures::stream::iter(pieces)))
     }
@@ -92,5 +109,8 @@ async fn suites_catch_broken_components() {
 
     let panicked = std::panic::catch_unwind(|| r.assert_passed()).unwrap_err();
     let msg = panicked.downcast_ref::<String>().unwrap();
-    assert!(msg.contains("generator conformance") && msg.contains("stops at max_tokens"), "{msg}");
+    assert!(
+        msg.contains("generator conformance") && msg.contains("stops at max_tokens"),
+        "{msg}"
+    );
 }

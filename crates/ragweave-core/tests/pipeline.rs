@@ -6,11 +6,13 @@ use std::time::Duration;
 use async_trait::async_trait;
 use futures::StreamExt;
 use ragweave_core::{
-    AskEvent, AskRequest, ContextBudget, Error, ExpertFailure, GenerateRequest,
-    Generator, HashingEmbedder, LongContextReorder, Pipeline, PilotRouter, Result, StageTimeouts,
-    TokenStream, WindowMemory,
+    AskEvent, AskRequest, ContextBudget, Error, ExpertFailure, GenerateRequest, Generator,
+    HashingEmbedder, LongContextReorder, PilotRouter, Pipeline, Result, StageTimeouts, TokenStream,
+    WindowMemory,
 };
-use ragweave_testkit::fixtures::{FailingRetriever, PassThroughReranker, ScriptedGenerator, StaticRetriever};
+use ragweave_testkit::fixtures::{
+    FailingRetriever, PassThroughReranker, ScriptedGenerator, StaticRetriever,
+};
 
 /// Replies with the rendered prompt, so tests can see what the generator was shown.
 struct EchoGenerator;
@@ -44,7 +46,11 @@ async fn retrieval_only_fuses_experts_with_rrf() {
     assert_eq!(answer.hits[0].retriever, "b+a");
     assert!(answer.text.is_empty() && answer.citations.is_empty());
     for stage in ["retrieve:a", "retrieve:b", "fuse"] {
-        assert!(answer.trace.stage(stage).is_some(), "missing {stage}: {:?}", answer.trace);
+        assert!(
+            answer.trace.stage(stage).is_some(),
+            "missing {stage}: {:?}",
+            answer.trace
+        );
     }
     assert!(answer.trace.stage("generate").is_none());
 }
@@ -52,7 +58,10 @@ async fn retrieval_only_fuses_experts_with_rrf() {
 #[tokio::test]
 async fn answer_cites_passages_in_long_context_order() {
     let p = Pipeline::builder()
-        .expert("a", Arc::new(StaticRetriever::ids("a", &["d1", "d2", "d3", "d4", "d5"])))
+        .expert(
+            "a",
+            Arc::new(StaticRetriever::ids("a", &["d1", "d2", "d3", "d4", "d5"])),
+        )
         .arranger(Arc::new(LongContextReorder {
             budget: ContextBudget {
                 max_passages: Some(4),
@@ -64,15 +73,25 @@ async fn answer_cites_passages_in_long_context_order() {
         .build()
         .unwrap();
     let answer = p.ask(AskRequest::new("which?").top_k(5)).await.unwrap();
-    let cited: Vec<_> = answer.citations.iter().map(|c| c.chunk_id.as_str()).collect();
+    let cited: Vec<_> = answer
+        .citations
+        .iter()
+        .map(|c| c.chunk_id.as_str())
+        .collect();
     assert_eq!(cited, ["d1", "d3", "d4", "d2"]);
     assert_eq!(answer.citations[0].index, 1);
     assert!(
-        answer.text.contains("[1] d1\n\n[2] d3\n\n[3] d4\n\n[4] d2\n\nQuestion: which?"),
+        answer
+            .text
+            .contains("[1] d1\n\n[2] d3\n\n[3] d4\n\n[4] d2\n\nQuestion: which?"),
         "{}",
         answer.text
     );
-    assert_eq!(ids(&answer.hits), ["d1", "d2", "d3", "d4", "d5"], "hits stay in rank order");
+    assert_eq!(
+        ids(&answer.hits),
+        ["d1", "d2", "d3", "d4", "d5"],
+        "hits stay in rank order"
+    );
     for stage in ["rerank", "arrange", "prompt", "generate"] {
         assert!(answer.trace.stage(stage).is_some(), "missing {stage}");
     }
@@ -86,11 +105,7 @@ async fn stream_yields_hits_tokens_then_the_answer() {
         .generator(Arc::new(g))
         .build()
         .unwrap();
-    let events: Vec<AskEvent> = p
-        .ask_stream("q")
-        .map(|e| e.unwrap())
-        .collect()
-        .await;
+    let events: Vec<AskEvent> = p.ask_stream("q").map(|e| e.unwrap()).collect().await;
     assert!(matches!(&events[0], AskEvent::Hits(h) if h.len() == 1));
     let tokens: String = events
         .iter()
@@ -118,7 +133,10 @@ async fn failing_expert_is_skipped_and_noted() {
     let answer = p.ask("q").await.unwrap();
     assert_eq!(ids(&answer.hits), ["x"]);
     let note = &answer.trace.stage("retrieve:bad").unwrap().notes[0];
-    assert!(note.contains("failed") && note.contains("connection refused"), "{note}");
+    assert!(
+        note.contains("failed") && note.contains("connection refused"),
+        "{note}"
+    );
 }
 
 #[tokio::test]
@@ -151,13 +169,18 @@ async fn all_experts_failing_is_a_typed_error() {
 async fn generator_error_mid_stream_ends_the_stream_with_an_error() {
     let p = Pipeline::builder()
         .expert("a", Arc::new(StaticRetriever::ids("a", &["x"])))
-        .generator(Arc::new(ScriptedGenerator::new("one two three four").fail_after(2)))
+        .generator(Arc::new(
+            ScriptedGenerator::new("one two three four").fail_after(2),
+        ))
         .build()
         .unwrap();
     let events: Vec<_> = p.ask_stream("q").collect().await;
     assert_eq!(events.len(), 4, "hits, two tokens, error");
     let err = events[3].as_ref().unwrap_err();
-    assert!(matches!(err, Error::Component { .. }) && err.to_string().contains("mid-stream"), "{err}");
+    assert!(
+        matches!(err, Error::Component { .. }) && err.to_string().contains("mid-stream"),
+        "{err}"
+    );
     assert!(p.ask("q").await.is_err(), "ask reports it too");
 }
 
@@ -165,7 +188,10 @@ async fn generator_error_mid_stream_ends_the_stream_with_an_error() {
 async fn slow_expert_times_out_and_is_skipped() {
     let p = Pipeline::builder()
         .expert("fast", Arc::new(StaticRetriever::ids("fast", &["x"])))
-        .expert("slow", Arc::new(StaticRetriever::ids("slow", &["y"]).delayed(Duration::from_secs(5))))
+        .expert(
+            "slow",
+            Arc::new(StaticRetriever::ids("slow", &["y"]).delayed(Duration::from_secs(5))),
+        )
         .timeouts(StageTimeouts {
             retrieve: Some(Duration::from_millis(100)),
             ..Default::default()
@@ -182,7 +208,9 @@ async fn slow_expert_times_out_and_is_skipped() {
 async fn slow_generation_times_out_in_ask_and_stream() {
     let p = Pipeline::builder()
         .expert("a", Arc::new(StaticRetriever::ids("a", &["x"])))
-        .generator(Arc::new(ScriptedGenerator::new("a b c d e f").delay(Duration::from_secs(1))))
+        .generator(Arc::new(
+            ScriptedGenerator::new("a b c d e f").delay(Duration::from_secs(1)),
+        ))
         .timeouts(StageTimeouts {
             generate: Some(Duration::from_millis(2500)),
             ..Default::default()
@@ -194,7 +222,10 @@ async fn slow_generation_times_out_in_ask_and_stream() {
         other => panic!("expected a timeout, got {other:?}"),
     }
     let events: Vec<_> = p.ask_stream("q").collect().await;
-    let tokens = events.iter().filter(|e| matches!(e, Ok(AskEvent::Token(_)))).count();
+    let tokens = events
+        .iter()
+        .filter(|e| matches!(e, Ok(AskEvent::Token(_))))
+        .count();
     assert_eq!(tokens, 2, "two tokens fit in 2.5 s");
     assert!(matches!(events.last(), Some(Err(Error::Timeout { .. }))));
 }
@@ -213,7 +244,11 @@ async fn dropping_the_stream_cancels_generation() {
     drop(stream);
     tokio::task::yield_now().await;
     assert_eq!(g.produced(), 1, "no token is made after the drop");
-    assert_eq!(g.dropped_early(), 1, "the generator's stream was dropped with ours");
+    assert_eq!(
+        g.dropped_early(),
+        1,
+        "the generator's stream was dropped with ours"
+    );
 }
 
 #[tokio::test]
@@ -222,7 +257,10 @@ async fn bad_input_is_a_typed_error() {
         .expert("a", Arc::new(StaticRetriever::ids("a", &["x"])))
         .build()
         .unwrap();
-    for (req, field) in [(AskRequest::new("  "), "query.text"), (AskRequest::new("q").top_k(0), "query.top_k")] {
+    for (req, field) in [
+        (AskRequest::new("  "), "query.text"),
+        (AskRequest::new("q").top_k(0), "query.top_k"),
+    ] {
         match p.ask(req).await {
             Err(Error::InvalidInput { field: f, .. }) => assert_eq!(f, field),
             other => panic!("expected InvalidInput for {field}, got {other:?}"),
@@ -234,7 +272,10 @@ async fn bad_input_is_a_typed_error() {
         .generator(Arc::new(EchoGenerator))
         .build();
     assert!(matches!(no_experts, Err(Error::Config { ref path, .. }) if path == "router"));
-    assert!(matches!(Pipeline::builder().build(), Err(Error::Config { .. })));
+    assert!(matches!(
+        Pipeline::builder().build(),
+        Err(Error::Config { .. })
+    ));
     let dup = Pipeline::builder()
         .expert("a", Arc::new(StaticRetriever::ids("a", &["x"])))
         .expert("a", Arc::new(StaticRetriever::ids("a", &["x"])))
@@ -256,7 +297,10 @@ async fn router_runs_only_the_chosen_expert() {
         .unwrap();
     // The law expert would fail the query if it ran.
     let p = Pipeline::builder()
-        .expert("biology", Arc::new(StaticRetriever::ids("biology", &["cell"])))
+        .expert(
+            "biology",
+            Arc::new(StaticRetriever::ids("biology", &["cell"])),
+        )
         .expert("law", Arc::new(FailingRetriever("law".into())))
         .router(Arc::new(router))
         .expert_failure(ExpertFailure::Fail)
@@ -264,10 +308,16 @@ async fn router_runs_only_the_chosen_expert() {
         .unwrap();
     let answer = p.ask("how does protein folding work").await.unwrap();
     assert_eq!(ids(&answer.hits), ["cell"]);
-    assert_eq!(answer.trace.stage("route").unwrap().notes, ["biology=1.000"]);
+    assert_eq!(
+        answer.trace.stage("route").unwrap().notes,
+        ["biology=1.000"]
+    );
     assert!(answer.trace.stage("retrieve:law").is_none());
     let err = p.ask("breach of contract damages").await.unwrap_err();
-    assert!(err.to_string().contains("law"), "routed to law, which fails: {err}");
+    assert!(
+        err.to_string().contains("law"),
+        "routed to law, which fails: {err}"
+    );
 }
 
 #[tokio::test]
@@ -278,11 +328,25 @@ async fn memory_carries_the_conversation_into_the_next_prompt() {
         .generator(Arc::new(EchoGenerator))
         .build()
         .unwrap();
-    p.ask(AskRequest::new("my name is Ada").conversation("c1")).await.unwrap();
-    let second = p.ask(AskRequest::new("what is my name?").conversation("c1")).await.unwrap();
-    assert!(second.text.contains("<User>my name is Ada"), "{}", second.text);
-    assert!(second.trace.stage("memory:load").is_some() && second.trace.stage("memory:save").is_some());
-    let other = p.ask(AskRequest::new("hello").conversation("c2")).await.unwrap();
+    p.ask(AskRequest::new("my name is Ada").conversation("c1"))
+        .await
+        .unwrap();
+    let second = p
+        .ask(AskRequest::new("what is my name?").conversation("c1"))
+        .await
+        .unwrap();
+    assert!(
+        second.text.contains("<User>my name is Ada"),
+        "{}",
+        second.text
+    );
+    assert!(
+        second.trace.stage("memory:load").is_some() && second.trace.stage("memory:save").is_some()
+    );
+    let other = p
+        .ask(AskRequest::new("hello").conversation("c2"))
+        .await
+        .unwrap();
     assert!(!other.text.contains("Ada"), "conversations are apart");
     let none = p.ask("no conversation").await.unwrap();
     assert!(none.trace.stage("memory:load").is_none());

@@ -26,8 +26,16 @@ fn mean_unit(vs: &[Vec<f32>]) -> Vec<f32> {
 async fn corpus(embedder: Arc<HashingEmbedder>) -> DenseRetriever {
     let r = DenseRetriever::new(embedder, Arc::new(InMemoryStore::new(512))).unwrap();
     r.index(vec![
-        Chunk::new("chloro", "chloro", "chlorophyll absorbs sunlight for photosynthesis"),
-        Chunk::new("engine", "engine", "diesel engines burn fuel under compression"),
+        Chunk::new(
+            "chloro",
+            "chloro",
+            "chlorophyll absorbs sunlight for photosynthesis",
+        ),
+        Chunk::new(
+            "engine",
+            "engine",
+            "diesel engines burn fuel under compression",
+        ),
         Chunk::new("tax", "tax", "income tax brackets rise with earnings"),
     ])
     .await
@@ -49,9 +57,16 @@ async fn o1_thoughts_steer_dense_retrieval_and_show_in_the_query() {
     assert_eq!(q.thoughts.len(), 3);
     assert_eq!(q.expansions, q.thoughts);
     let v = &q.vector.as_ref().unwrap().values;
-    let texts: Vec<String> = q.thoughts.iter().map(|t| format!("{} {t}", query.text)).collect();
+    let texts: Vec<String> = q
+        .thoughts
+        .iter()
+        .map(|t| format!("{} {t}", query.text))
+        .collect();
     let expect = mean_unit(&embedder.embed(&texts, EmbedInput::QUERY).await.unwrap());
-    assert!(cos(v, &expect) > 0.99999, "O1 is the mean of query+thought vectors");
+    assert!(
+        cos(v, &expect) > 0.99999,
+        "O1 is the mean of query+thought vectors"
+    );
     let hits = dense.retrieve(&q).await.unwrap();
     assert_eq!(hits[0].chunk.id, "chloro");
     // Cached: the same query asks the generator nothing more.
@@ -67,20 +82,30 @@ async fn hyde_averages_thoughts_with_or_without_the_query() {
     let query = Query::new("what makes a truck move");
     let alone = ThinkThenRetrieve::new(g.clone())
         .embedder(embedder.clone())
-        .mode(ThinkMode::Hyde { include_query: false })
+        .mode(ThinkMode::Hyde {
+            include_query: false,
+        })
         .transform(query.clone())
         .await
         .unwrap();
-    let thought = embedder.embed_one("diesel fuel compression", EmbedInput::DOCUMENT).await.unwrap();
+    let thought = embedder
+        .embed_one("diesel fuel compression", EmbedInput::DOCUMENT)
+        .await
+        .unwrap();
     assert!(cos(&alone.vector.unwrap().values, &thought) > 0.99999);
     let with_q = ThinkThenRetrieve::new(g)
         .embedder(embedder.clone())
-        .mode(ThinkMode::Hyde { include_query: true })
+        .mode(ThinkMode::Hyde {
+            include_query: true,
+        })
         .thoughts(1)
         .transform(query.clone())
         .await
         .unwrap();
-    let qv = embedder.embed_one(&query.text, EmbedInput::QUERY).await.unwrap();
+    let qv = embedder
+        .embed_one(&query.text, EmbedInput::QUERY)
+        .await
+        .unwrap();
     let expect = mean_unit(&[thought, qv]);
     assert!(cos(&with_q.vector.unwrap().values, &expect) > 0.99999);
 }
@@ -98,7 +123,11 @@ async fn thoughts_expand_sparse_queries_without_an_embedder() {
         .transform(Query::new("base"))
         .await
         .unwrap();
-    assert_eq!(empty, Query::new("base"), "nothing thought, nothing changed");
+    assert_eq!(
+        empty,
+        Query::new("base"),
+        "nothing thought, nothing changed"
+    );
 }
 
 #[tokio::test]
@@ -106,8 +135,15 @@ async fn router_scores_mean_and_max_and_weights_top_k() {
     let e = Arc::new(HashingEmbedder::new(4));
     let router = PilotRouter::new(e.clone()).top_k(2);
     // Expert a: one pilot on the query's axis, one orthogonal. Expert b: halfway.
-    router.add_expert("a", vec![vec![1.0, 0.0, 0.0, 0.0], vec![0.0, 1.0, 0.0, 0.0]]).unwrap();
-    router.add_expert("b", vec![vec![1.0, 0.0, 1.0, 0.0]]).unwrap();
+    router
+        .add_expert(
+            "a",
+            vec![vec![1.0, 0.0, 0.0, 0.0], vec![0.0, 1.0, 0.0, 0.0]],
+        )
+        .unwrap();
+    router
+        .add_expert("b", vec![vec![1.0, 0.0, 1.0, 0.0]])
+        .unwrap();
     let names = ["a".to_string(), "b".to_string()];
     let q = [1.0, 0.0, 0.0, 0.0];
     let mean = router.score(&q, &names);
@@ -132,11 +168,28 @@ async fn router_bad_input_is_typed() {
     let router = PilotRouter::new(e.clone());
     let err = router.route(&Query::new("q"), &[]).await.unwrap_err();
     assert!(matches!(err, Error::InvalidInput { .. }), "{err}");
-    let err = router.route(&Query::new("q"), &["x".into()]).await.unwrap_err();
+    let err = router
+        .route(&Query::new("q"), &["x".into()])
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("no pilots"), "{err}");
     let err = router.add_expert("x", vec![vec![1.0, 2.0]]).unwrap_err();
-    assert!(matches!(err, Error::DimensionMismatch { expected: 4, actual: 2, .. }), "{err}");
-    assert!(router.add_expert("x", vec![vec![f32::NAN, 0.0, 0.0, 0.0]]).is_err());
+    assert!(
+        matches!(
+            err,
+            Error::DimensionMismatch {
+                expected: 4,
+                actual: 2,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(
+        router
+            .add_expert("x", vec![vec![f32::NAN, 0.0, 0.0, 0.0]])
+            .is_err()
+    );
     assert!(router.add_expert("x", vec![]).is_err());
     let foreign = Pilots {
         model: "minilm".into(),
@@ -151,14 +204,21 @@ async fn router_bad_input_is_typed() {
 async fn pilots_round_trip_through_json() {
     let e = Arc::new(HashingEmbedder::new(8));
     let router = PilotRouter::new(e.clone());
-    router.add_expert_from_queries("a", &["alpha beta", "gamma"]).await.unwrap();
+    router
+        .add_expert_from_queries("a", &["alpha beta", "gamma"])
+        .await
+        .unwrap();
     let dir = std::env::temp_dir().join(format!("ragweave-pilots-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("pilots.json");
     router.pilots().save(&path).unwrap();
     let loaded = Pilots::load(&path).unwrap();
     assert_eq!(loaded, router.pilots());
-    std::fs::write(&path, r#"{"model": "hashing-8", "dimension": "eight", "experts": {}}"#).unwrap();
+    std::fs::write(
+        &path,
+        r#"{"model": "hashing-8", "dimension": "eight", "experts": {}}"#,
+    )
+    .unwrap();
     let err = Pilots::load(&path).unwrap_err();
     assert!(err.to_string().contains("dimension"), "{err}");
     std::fs::remove_dir_all(dir).unwrap();
@@ -169,8 +229,14 @@ async fn fit_assigns_each_query_to_its_best_expert() {
     let e = Arc::new(HashingEmbedder::new(256));
     // Expert "bio" finds d-bio, "law" finds d-law, for every query.
     let experts: Vec<(String, Arc<dyn Retriever>)> = vec![
-        ("bio".into(), Arc::new(StaticRetriever::ids("bio", &["d-bio"]))),
-        ("law".into(), Arc::new(StaticRetriever::ids("law", &["d-law"]))),
+        (
+            "bio".into(),
+            Arc::new(StaticRetriever::ids("bio", &["d-bio"])),
+        ),
+        (
+            "law".into(),
+            Arc::new(StaticRetriever::ids("law", &["d-law"])),
+        ),
     ];
     let lq = |text: &str, doc: &str| LabelledQuery {
         text: text.into(),
@@ -194,23 +260,43 @@ async fn fit_assigns_each_query_to_its_best_expert() {
     let router = PilotRouter::new(e.clone());
     router.load_pilots(pilots).unwrap();
     let names = ["bio".to_string(), "law".to_string()];
-    let r = router.route(&Query::new("protein expression"), &names).await.unwrap();
+    let r = router
+        .route(&Query::new("protein expression"), &names)
+        .await
+        .unwrap();
     assert_eq!(r[0].expert, "bio");
-    let r = router.route(&Query::new("breach of contract"), &names).await.unwrap();
+    let r = router
+        .route(&Query::new("breach of contract"), &names)
+        .await
+        .unwrap();
     assert_eq!(r[0].expert, "law");
     // Ties: both experts return both docs, so every query ties.
     let tied: Vec<(String, Arc<dyn Retriever>)> = vec![
-        ("x".into(), Arc::new(StaticRetriever::ids("x", &["d-bio", "d-law"]))),
-        ("y".into(), Arc::new(StaticRetriever::ids("y", &["d-bio", "d-law"]))),
+        (
+            "x".into(),
+            Arc::new(StaticRetriever::ids("x", &["d-bio", "d-law"])),
+        ),
+        (
+            "y".into(),
+            Arc::new(StaticRetriever::ids("y", &["d-bio", "d-law"])),
+        ),
     ];
-    let (_, skip) = fit_pilots(e.as_ref(), &tied, &queries[..4], &FitOptions::default()).await.unwrap();
+    let (_, skip) = fit_pilots(e.as_ref(), &tied, &queries[..4], &FitOptions::default())
+        .await
+        .unwrap();
     assert_eq!(skip.skipped, 4);
     let all = FitOptions {
         ties: TieRule::All,
         ..FitOptions::default()
     };
-    let (p, both) = fit_pilots(e.as_ref(), &tied, &queries[..4], &all).await.unwrap();
+    let (p, both) = fit_pilots(e.as_ref(), &tied, &queries[..4], &all)
+        .await
+        .unwrap();
     assert_eq!((both.assigned["x"], both.assigned["y"]), (4, 4));
     assert_eq!(p.experts.len(), 2);
-    assert!(fit_pilots(e.as_ref(), &[], &queries, &FitOptions::default()).await.is_err());
+    assert!(
+        fit_pilots(e.as_ref(), &[], &queries, &FitOptions::default())
+            .await
+            .is_err()
+    );
 }

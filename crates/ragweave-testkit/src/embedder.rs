@@ -26,7 +26,10 @@ fn cosine(a: &[f32], b: &[f32]) -> f32 {
 pub async fn check(embedder: &dyn Embedder) -> Report {
     let mut r = Report::new("embedder");
     let dim = embedder.dimension();
-    r.check("dimension is positive", ensure(dim > 0, || "dimension() is 0".into()));
+    r.check(
+        "dimension is positive",
+        ensure(dim > 0, || "dimension() is 0".into()),
+    );
     let texts: Vec<String> = TEXTS.iter().map(|t| t.to_string()).collect();
 
     let batch = match embedder.embed(&texts, EmbedInput::DOCUMENT).await {
@@ -45,7 +48,10 @@ pub async fn check(embedder: &dyn Embedder) -> Report {
     r.check(
         "vectors have dimension() entries",
         match batch.iter().position(|v| v.len() != dim) {
-            Some(i) => Err(format!("vector {i} has {} entries, dimension() is {dim}", batch[i].len())),
+            Some(i) => Err(format!(
+                "vector {i} has {} entries, dimension() is {dim}",
+                batch[i].len()
+            )),
             None => Ok(()),
         },
     );
@@ -61,9 +67,10 @@ pub async fn check(embedder: &dyn Embedder) -> Report {
     );
     r.check(
         "distinct texts give distinct vectors",
-        ensure(batch.len() < 2 || cosine(&batch[0], &batch[1]) < 0.9999, || {
-            "texts 0 and 1 embed to the same direction".into()
-        }),
+        ensure(
+            batch.len() < 2 || cosine(&batch[0], &batch[1]) < 0.9999,
+            || "texts 0 and 1 embed to the same direction".into(),
+        ),
     );
 
     let mut one_by_one = Vec::new();
@@ -71,7 +78,10 @@ pub async fn check(embedder: &dyn Embedder) -> Report {
         match embedder.embed_one(t, EmbedInput::DOCUMENT).await {
             Ok(v) => one_by_one.push(v),
             Err(e) => {
-                r.check("batched equals one by one", Err(format!("embed_one failed: {e}")));
+                r.check(
+                    "batched equals one by one",
+                    Err(format!("embed_one failed: {e}")),
+                );
                 break;
             }
         }
@@ -84,7 +94,9 @@ pub async fn check(embedder: &dyn Embedder) -> Report {
             .fold(1.0f32, f32::min);
         r.check(
             "batched equals one by one",
-            ensure(worst >= 0.9999, || format!("lowest cosine between batched and single: {worst}")),
+            ensure(worst >= 0.9999, || {
+                format!("lowest cosine between batched and single: {worst}")
+            }),
         );
     }
     match embedder.embed(&texts[..1], EmbedInput::DOCUMENT).await {
@@ -92,7 +104,9 @@ pub async fn check(embedder: &dyn Embedder) -> Report {
             let c = cosine(&again[0], &batch[0]);
             r.check(
                 "deterministic",
-                ensure(c >= 0.99999, || format!("same text embedded twice: cosine {c}")),
+                ensure(c >= 0.99999, || {
+                    format!("same text embedded twice: cosine {c}")
+                }),
             );
         }
         Ok(_) => {}
@@ -107,7 +121,10 @@ pub async fn check(embedder: &dyn Embedder) -> Report {
     );
     r.check(
         "blank text is an InvalidInput error",
-        match embedder.embed(&["   ".to_string()], EmbedInput::QUERY).await {
+        match embedder
+            .embed(&["   ".to_string()], EmbedInput::QUERY)
+            .await
+        {
             Err(Error::InvalidInput { .. }) => Ok(()),
             Err(other) => Err(format!("wrong error type: {other:?}")),
             Ok(_) => Err("blank text was embedded".into()),
@@ -116,7 +133,9 @@ pub async fn check(embedder: &dyn Embedder) -> Report {
     r.check(
         "query kind works",
         match embedder.embed_one(TEXTS[0], EmbedInput::QUERY).await {
-            Ok(v) => ensure(v.len() == dim, || format!("query vector has {} entries", v.len())),
+            Ok(v) => ensure(v.len() == dim, || {
+                format!("query vector has {} entries", v.len())
+            }),
             Err(e) => Err(format!("error: {e}")),
         },
     );

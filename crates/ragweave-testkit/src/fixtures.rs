@@ -33,7 +33,10 @@ impl StaticRetriever {
 
     /// Ranks chunks with these ids (document id = chunk id, text = id).
     pub fn ids(name: impl Into<String>, ids: &[&str]) -> Self {
-        Self::new(name, ids.iter().map(|id| Chunk::new(*id, *id, *id)).collect())
+        Self::new(
+            name,
+            ids.iter().map(|id| Chunk::new(*id, *id, *id)).collect(),
+        )
     }
 
     /// Sleeps this long before answering (for timeout tests).
@@ -132,7 +135,11 @@ impl ScriptedGenerator {
     pub fn new(text: &str) -> Self {
         let mut tokens = Vec::new();
         for (i, word) in text.split(' ').enumerate() {
-            tokens.push(if i == 0 { word.to_string() } else { format!(" {word}") });
+            tokens.push(if i == 0 {
+                word.to_string()
+            } else {
+                format!(" {word}")
+            });
         }
         Self {
             reply: Arc::new(tokens),
@@ -205,7 +212,10 @@ impl Generator for ScriptedGenerator {
                 }
                 if this.fail_after == Some(i) {
                     end(&watch);
-                    return Some((Err(Error::transient("scripted generator", "failed mid-stream")), (i, stop, true)));
+                    return Some((
+                        Err(Error::transient("scripted generator", "failed mid-stream")),
+                        (i, stop, true),
+                    ));
                 }
                 this.produced.fetch_add(1, Ordering::SeqCst);
                 let step = stop.push(&this.reply[i]);

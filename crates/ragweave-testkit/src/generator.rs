@@ -43,7 +43,10 @@ pub async fn check(generator: &dyn Generator) -> Report {
             Err(e) => Err(format!("error: {e}")),
         },
     );
-    let full = streamed.as_ref().map(|(t, _)| t.clone()).unwrap_or_default();
+    let full = streamed
+        .as_ref()
+        .map(|(t, _)| t.clone())
+        .unwrap_or_default();
     r.check(
         "generates something",
         ensure(!full.is_empty(), || "empty output for 12 tokens".into()),
@@ -51,7 +54,9 @@ pub async fn check(generator: &dyn Generator) -> Report {
     r.check(
         "complete returns the streamed text",
         match generator.complete(&req).await {
-            Ok(c) => ensure(c.text == full, || format!("stream {full:?} vs complete {:?}", c.text)),
+            Ok(c) => ensure(c.text == full, || {
+                format!("stream {full:?} vs complete {:?}", c.text)
+            }),
             Err(e) => Err(format!("error: {e}")),
         },
     );
@@ -83,7 +88,9 @@ pub async fn check(generator: &dyn Generator) -> Report {
     r.check(
         "usable after a dropped stream",
         match tokio::time::timeout(std::time::Duration::from_secs(120), early).await {
-            Ok(Ok((text, _))) => ensure(text == full, || format!("after drop: {text:?} vs {full:?}")),
+            Ok(Ok((text, _))) => {
+                ensure(text == full, || format!("after drop: {text:?} vs {full:?}"))
+            }
             Ok(Err(e)) => Err(format!("error: {e}")),
             Err(_) => Err("hung after a stream was dropped".into()),
         },

@@ -19,7 +19,13 @@ pub async fn check(reranker: &dyn Reranker) -> Report {
     let hits: Vec<Hit> = texts
         .iter()
         .enumerate()
-        .map(|(i, t)| Hit::new(Chunk::new(format!("c{i}"), format!("d{i}"), *t), 1.0 - i as f32 * 0.1, "r"))
+        .map(|(i, t)| {
+            Hit::new(
+                Chunk::new(format!("c{i}"), format!("d{i}"), *t),
+                1.0 - i as f32 * 0.1,
+                "r",
+            )
+        })
         .collect();
     let query = Query::new("What is the capital of France?");
     match reranker.rerank(&query, hits.clone()).await {
@@ -28,7 +34,9 @@ pub async fn check(reranker: &dyn Reranker) -> Report {
             let mut seen = HashSet::new();
             r.check(
                 "returns only input hits, once each",
-                match out.iter().find(|h| !input.contains(h.chunk.id.as_str()) || !seen.insert(h.chunk.id.clone())) {
+                match out.iter().find(|h| {
+                    !input.contains(h.chunk.id.as_str()) || !seen.insert(h.chunk.id.clone())
+                }) {
                     Some(h) => Err(format!("chunk {} invented or repeated", h.chunk.id)),
                     None => Ok(()),
                 },
@@ -36,8 +44,14 @@ pub async fn check(reranker: &dyn Reranker) -> Report {
             r.check(
                 "sorted by descending finite score",
                 ensure(
-                    out.iter().all(|h| h.score.is_finite()) && out.windows(2).all(|w| w[0].score >= w[1].score),
-                    || format!("scores {:?}", out.iter().map(|h| h.score).collect::<Vec<_>>()),
+                    out.iter().all(|h| h.score.is_finite())
+                        && out.windows(2).all(|w| w[0].score >= w[1].score),
+                    || {
+                        format!(
+                            "scores {:?}",
+                            out.iter().map(|h| h.score).collect::<Vec<_>>()
+                        )
+                    },
                 ),
             );
         }
@@ -46,7 +60,9 @@ pub async fn check(reranker: &dyn Reranker) -> Report {
     r.check(
         "empty input gives empty output",
         match reranker.rerank(&query, Vec::new()).await {
-            Ok(out) => ensure(out.is_empty(), || format!("{} hits from nothing", out.len())),
+            Ok(out) => ensure(out.is_empty(), || {
+                format!("{} hits from nothing", out.len())
+            }),
             Err(e) => Err(format!("error: {e}")),
         },
     );

@@ -7,7 +7,9 @@ use ragweave_core::{Error, Filter, Hit, Query, Retriever};
 use crate::{Report, ensure};
 
 fn well_formed(hits: &[Hit], top_k: usize) -> Result<(), String> {
-    ensure(hits.len() <= top_k, || format!("{} hits for top_k {top_k}", hits.len()))?;
+    ensure(hits.len() <= top_k, || {
+        format!("{} hits for top_k {top_k}", hits.len())
+    })?;
     if let Some(i) = hits.iter().position(|h| !h.score.is_finite()) {
         return Err(format!("hit {i} has score {}", hits[i].score));
     }
@@ -60,7 +62,10 @@ pub async fn check(retriever: &dyn Retriever, queries: &[&str], filter: Option<F
             outcome,
         );
     }
-    r.check("some query finds hits", ensure(any_hits, || "every query returned nothing".into()));
+    r.check(
+        "some query finds hits",
+        ensure(any_hits, || "every query returned nothing".into()),
+    );
     if let Some(q) = queries.first() {
         let one = retriever.retrieve(&Query::new(*q).top_k(1)).await;
         let three = retriever.retrieve(&Query::new(*q).top_k(3)).await;
@@ -68,7 +73,8 @@ pub async fn check(retriever: &dyn Retriever, queries: &[&str], filter: Option<F
             "top_k 1 is the best of top_k 3",
             match (one, three) {
                 (Ok(one), Ok(three)) => ensure(
-                    one.first().is_none_or(|h| three.iter().any(|t| t.chunk.id == h.chunk.id)),
+                    one.first()
+                        .is_none_or(|h| three.iter().any(|t| t.chunk.id == h.chunk.id)),
                     || "the single best hit is missing from the top 3".into(),
                 ),
                 _ => Err("retrieval failed".into()),
@@ -77,7 +83,10 @@ pub async fn check(retriever: &dyn Retriever, queries: &[&str], filter: Option<F
         if let Some(filter) = filter {
             r.check(
                 "filter is honoured",
-                match retriever.retrieve(&Query::new(*q).top_k(10).filter(filter.clone())).await {
+                match retriever
+                    .retrieve(&Query::new(*q).top_k(10).filter(filter.clone()))
+                    .await
+                {
                     Ok(hits) => match hits.iter().find(|h| !filter.matches(&h.chunk.metadata)) {
                         Some(h) => Err(format!("chunk {} does not match the filter", h.chunk.id)),
                         None => Ok(()),
@@ -89,7 +98,10 @@ pub async fn check(retriever: &dyn Retriever, queries: &[&str], filter: Option<F
     }
     for (name, query) in [
         ("empty query is an InvalidInput error", Query::new("")),
-        ("top_k 0 is an InvalidInput error", Query::new("anything").top_k(0)),
+        (
+            "top_k 0 is an InvalidInput error",
+            Query::new("anything").top_k(0),
+        ),
     ] {
         r.check(
             name,

@@ -5,13 +5,19 @@ use ragweave_core::{Chunk, ChunkStore, EmbeddedChunk};
 use crate::{Report, ensure};
 
 fn vector(dim: usize, seed: usize) -> Vec<f32> {
-    (0..dim).map(|i| (((i + 1) * (seed + 3)) % 17) as f32 + 1.0).collect()
+    (0..dim)
+        .map(|i| (((i + 1) * (seed + 3)) % 17) as f32 + 1.0)
+        .collect()
 }
 
 fn batch(doc: &str, n: usize, dim: Option<usize>) -> Vec<EmbeddedChunk> {
     (0..n)
         .map(|i| EmbeddedChunk {
-            chunk: Chunk::new(format!("{doc}-{i}"), doc, format!("chunk {i} of document {doc}")),
+            chunk: Chunk::new(
+                format!("{doc}-{i}"),
+                doc,
+                format!("chunk {i} of document {doc}"),
+            ),
             vector: dim.map(|d| vector(d, i)),
         })
         .collect()
@@ -23,19 +29,40 @@ fn batch(doc: &str, n: usize, dim: Option<usize>) -> Vec<EmbeddedChunk> {
 /// and leaves the store as it was. `dimension = None` is for text-only stores.
 pub async fn check(store: &dyn ChunkStore, dimension: Option<usize>) -> Report {
     let mut r = Report::new("store");
-    let count = || async { store.count().await.map_err(|e| format!("count failed: {e}")) };
-    r.check("starts empty", count().await.and_then(|n| ensure(n == 0, || format!("{n} chunks"))));
+    let count = || async {
+        store
+            .count()
+            .await
+            .map_err(|e| format!("count failed: {e}"))
+    };
+    r.check(
+        "starts empty",
+        count()
+            .await
+            .and_then(|n| ensure(n == 0, || format!("{n} chunks"))),
+    );
     let upsert = async {
-        store.upsert(batch("a", 3, dimension)).await.map_err(|e| e.to_string())?;
-        store.upsert(batch("b", 2, dimension)).await.map_err(|e| e.to_string())?;
+        store
+            .upsert(batch("a", 3, dimension))
+            .await
+            .map_err(|e| e.to_string())?;
+        store
+            .upsert(batch("b", 2, dimension))
+            .await
+            .map_err(|e| e.to_string())?;
         let n = count().await?;
         ensure(n == 5, || format!("count {n} after upserting 5"))
     };
     r.check("upsert adds chunks", upsert.await);
     let again = async {
-        store.upsert(batch("a", 3, dimension)).await.map_err(|e| e.to_string())?;
+        store
+            .upsert(batch("a", 3, dimension))
+            .await
+            .map_err(|e| e.to_string())?;
         let n = count().await?;
-        ensure(n == 5, || format!("count {n} after re-upserting the same 3"))
+        ensure(n == 5, || {
+            format!("count {n} after re-upserting the same 3")
+        })
     };
     r.check("re-upsert stores nothing twice", again.await);
     r.check(
@@ -67,12 +94,20 @@ pub async fn check(store: &dyn ChunkStore, dimension: Option<usize>) -> Report {
         }
     }
     let delete = async {
-        let removed = store.delete_document("a").await.map_err(|e| e.to_string())?;
+        let removed = store
+            .delete_document("a")
+            .await
+            .map_err(|e| e.to_string())?;
         ensure(removed == 3, || format!("removed {removed}, expected 3"))?;
         let n = count().await?;
         ensure(n == 2, || format!("count {n} after deleting 3 of 5"))?;
-        let left = store.document_chunk_ids("b").await.map_err(|e| e.to_string())?;
-        ensure(left.len() == 2, || format!("document b lost chunks: {left:?}"))
+        let left = store
+            .document_chunk_ids("b")
+            .await
+            .map_err(|e| e.to_string())?;
+        ensure(left.len() == 2, || {
+            format!("document b lost chunks: {left:?}")
+        })
     };
     r.check("delete_document removes exactly its chunks", delete.await);
     r

@@ -1,1 +1,31 @@
-//! stub
+//! # ragweave
+//!
+//! Plugin-based RAG orchestration in Rust. This facade re-exports [`ragweave_core`] and,
+//! behind one cargo feature per plugin, the plugin crates; [`registry`] returns a config
+//! registry with every compiled-in component kind.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use ragweave::{Chunk, DenseRetriever, HashingEmbedder, InMemoryStore, Pipeline};
+//!
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> ragweave::Result<()> {
+//! let embedder = Arc::new(HashingEmbedder::new(256));
+//! let dense = DenseRetriever::new(embedder, Arc::new(InMemoryStore::new(256)))?;
+//! dense.index(vec![Chunk::new("c1", "doc", "Qdrant Edge is the embedded store.")]).await?;
+//! let pipeline = Pipeline::builder().expert("dense", Arc::new(dense)).build()?;
+//! let answer = pipeline.ask("which store is embedded?").await?;
+//! assert_eq!(answer.hits[0].chunk.id, "c1");
+//! # Ok(()) }
+//! ```
+
+pub use ragweave_core::*;
+
+/// A registry with ragweave-core's components and those of every enabled plugin feature.
+pub fn registry() -> config::Registry {
+    config::Registry::with_builtins()
+}
+
+// The README's example compiles as a doctest, so it cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeDoctest;

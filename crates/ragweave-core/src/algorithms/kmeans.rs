@@ -18,7 +18,12 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
 /// Clusters unit vectors by cosine similarity and returns `k` unit centroids (fewer when
 /// there are fewer distinct points). Seeded k-means++ initialisation makes it
 /// deterministic. For `k = 1` the result is the normalised mean, as in RouterRetriever.
-pub fn spherical_kmeans(points: &[Vec<f32>], k: usize, iterations: usize, seed: u64) -> Vec<Vec<f32>> {
+pub fn spherical_kmeans(
+    points: &[Vec<f32>],
+    k: usize,
+    iterations: usize,
+    seed: u64,
+) -> Vec<Vec<f32>> {
     if points.is_empty() || k == 0 {
         return Vec::new();
     }

@@ -84,7 +84,10 @@ pub async fn fit_pilots(
     options: &FitOptions,
 ) -> Result<(Pilots, FitReport)> {
     if experts.is_empty() {
-        return Err(Error::invalid("fit.experts", "no experts to fit pilots for"));
+        return Err(Error::invalid(
+            "fit.experts",
+            "no experts to fit pilots for",
+        ));
     }
     if queries.is_empty() {
         return Err(Error::invalid("fit.queries", "no training queries"));

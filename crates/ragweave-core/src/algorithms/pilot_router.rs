@@ -47,7 +47,10 @@ impl Pilots {
         })?;
         let mut de = serde_json::Deserializer::from_str(&text);
         serde_path_to_error::deserialize(&mut de).map_err(|e| {
-            Error::config(format!("{}: {}", path.display(), e.path()), e.inner().to_string())
+            Error::config(
+                format!("{}: {}", path.display(), e.path()),
+                e.inner().to_string(),
+            )
         })
     }
 
@@ -120,7 +123,10 @@ impl PilotRouter {
     pub fn add_expert(&self, name: impl Into<String>, pilots: Vec<Vec<f32>>) -> Result<()> {
         let name = name.into();
         let pilots = self.checked_pilots(&name, pilots)?;
-        self.experts.write().expect("router lock").insert(name, pilots);
+        self.experts
+            .write()
+            .expect("router lock")
+            .insert(name, pilots);
         Ok(())
     }
 
@@ -133,12 +139,21 @@ impl PilotRouter {
 
     /// Removes an expert; returns whether it was there.
     pub fn remove_expert(&self, name: &str) -> bool {
-        self.experts.write().expect("router lock").remove(name).is_some()
+        self.experts
+            .write()
+            .expect("router lock")
+            .remove(name)
+            .is_some()
     }
 
     /// Names of the experts that have pilots.
     pub fn experts(&self) -> Vec<String> {
-        self.experts.read().expect("router lock").keys().cloned().collect()
+        self.experts
+            .read()
+            .expect("router lock")
+            .keys()
+            .cloned()
+            .collect()
     }
 
     /// Replaces all pilots with `pilots`, which must come from this router's embedder.
@@ -235,12 +250,21 @@ impl PilotRouter {
 impl Router for PilotRouter {
     async fn route(&self, query: &Query, experts: &[String]) -> Result<Vec<Route>> {
         if experts.is_empty() {
-            return Err(Error::invalid("router.experts", "there are no experts to route among"));
+            return Err(Error::invalid(
+                "router.experts",
+                "there are no experts to route among",
+            ));
         }
         query.validate()?;
-        let mut v = self.embedder.embed_one(&query.text, EmbedInput::QUERY).await?;
+        let mut v = self
+            .embedder
+            .embed_one(&query.text, EmbedInput::QUERY)
+            .await?;
         if !normalize(&mut v) {
-            return Err(Error::component("router", "query embedding is zero or not finite"));
+            return Err(Error::component(
+                "router",
+                "query embedding is zero or not finite",
+            ));
         }
         let mut scored = self.score(&v, experts);
         if scored.is_empty() {

@@ -1,6 +1,7 @@
 //! Reciprocal rank fusion (Cormack et al., 2009), weighted and de-duplicated by chunk id.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry as Entry_;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -47,48 +48,86 @@ impl Rrf {
             return hits;
         }
         struct Entry {
-            hit: Hit,
+            list: usize,
+            pos: usize,
+            last_list: usize,
             score: f64,
-            parts: Vec<(String, f64)>,
         }
-        let mut index: HashMap<String, usize> = HashMap::new();
-        let mut entries: Vec<Entry> = Vec::new();
-        for list in lists {
-            let mut seen_here = std::collections::HashSet::new();
-            let mut rank = 0usize;
-            for hit in list.hits {
-                if !seen_here.insert(hit.chunk.id.clone()) {
-                    continue;
-                }
-                rank += 1;
-                let part = f64::from(list.weight) / (f64::from(self.k) + rank as f64);
-                match index.get(&hit.chunk.id) {
-                    Some(&i) => {
-                        entries[i].score += part;
-                        entries[i].parts.push((list.name.clone(), part));
-                    }
-                    None => {
-                        index.insert(hit.chunk.id.clone(), entries.len());
-                        entries.push(Entry {
-                            hit,
-                            score: part,
-                            parts: vec![(list.name.clone(), part)],
-                        });
-                    }
+        let total: usize = lists.iter().map(|l| l.hits.len()).sum();
+        let mut entries: Vec<Entry> = Vec::with_capacity(total);
+        // (entry, list, contribution): one flat vector instead of one per entry.
+        let mut parts: Vec<(usize, usize, f64)> = Vec::with_capacity(total);
+        {
+            // Ids are borrowed from the lists: no id is copied to fuse.
+            let mut index: HashMap<&str, usize> = HashMap::with_capacity(total);
+            for (li, list) in lists.iter().enumerate() {
+                let mut rank = 0usize;
+                for (pos, hit) in list.hits.iter().enumerate() {
+                    let slot = match index.entry(hit.chunk.id.as_str()) {
+                        Entry_::Occupied(e) => {
+                            let i = *e.get();
+                            if entries[i].last_list == li {
+                                continue; // repeated within this list: its best rank counts
+                            }
+                            entries[i].last_list = li;
+                            i
+                        }
+                        Entry_::Vacant(v) => {
+                            v.insert(entries.len());
+                            entries.push(Entry {
+                                list: li,
+                                pos,
+                                last_list: li,
+                                score: 0.0,
+                            });
+                            entries.len() - 1
+                        }
+                    };
+                    rank += 1;
+                    let part = f64::from(list.weight) / (f64::from(self.k) + rank as f64);
+                    entries[slot].score += part;
+                    parts.push((slot, li, part));
                 }
             }
         }
+        let mut order: Vec<usize> = (0..entries.len()).collect();
         // Stable sort: ties keep first-seen order, so fusion is deterministic.
-        entries.sort_by(|a, b| b.score.total_cmp(&a.score));
-        entries.truncate(top_k);
-        entries
+        order.sort_by(|&a, &b| entries[b].score.total_cmp(&entries[a].score));
+        order.truncate(top_k);
+        let names: Vec<String> = lists.iter().map(|l| l.name.clone()).collect();
+        let mut out_pos = vec![usize::MAX; entries.len()];
+        for (o, &i) in order.iter().enumerate() {
+            out_pos[i] = o;
+        }
+        let mut contributors: Vec<Vec<(usize, f64)>> = vec![Vec::new(); order.len()];
+        for &(entry, list, part) in &parts {
+            if let Some(c) = contributors.get_mut(out_pos[entry]) {
+                c.push((list, part));
+            }
+        }
+        let mut slots: Vec<Vec<Option<Hit>>> = lists
             .into_iter()
-            .map(|mut e| {
-                e.parts.sort_by(|a, b| b.1.total_cmp(&a.1));
-                let names: Vec<&str> = e.parts.iter().map(|(n, _)| n.as_str()).collect();
-                e.hit.retriever = names.join("+");
-                e.hit.score = e.score as f32;
-                e.hit
+            .map(|l| l.hits.into_iter().map(Some).collect())
+            .collect();
+        order
+            .into_iter()
+            .zip(contributors)
+            .map(|(i, mut mine)| {
+                let e = &entries[i];
+                let mut hit = slots[e.list][e.pos]
+                    .take()
+                    .expect("each entry is taken once");
+                mine.sort_by(|a, b| b.1.total_cmp(&a.1));
+                hit.retriever = match mine.as_slice() {
+                    [(only, _)] => names[*only].clone(),
+                    _ => mine
+                        .iter()
+                        .map(|(l, _)| names[*l].as_str())
+                        .collect::<Vec<_>>()
+                        .join("+"),
+                };
+                hit.score = e.score as f32;
+                hit
             })
             .collect()
     }
@@ -123,7 +162,10 @@ mod tests {
     #[test]
     fn scores_follow_the_formula() {
         let fused = Rrf::default().fuse(
-            vec![list("a", 1.0, &["x", "y", "z"]), list("b", 1.0, &["y", "w"])],
+            vec![
+                list("a", 1.0, &["x", "y", "z"]),
+                list("b", 1.0, &["y", "w"]),
+            ],
             10,
         );
         assert_eq!(ids(&fused), ["y", "x", "w", "z"]);

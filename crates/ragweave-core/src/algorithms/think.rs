@@ -174,7 +174,12 @@ impl ThinkThenRetrieve {
         Ok(thoughts)
     }
 
-    async fn vector(&self, embedder: &dyn Embedder, query: &str, thoughts: &[String]) -> Result<Vec<f32>> {
+    async fn vector(
+        &self,
+        embedder: &dyn Embedder,
+        query: &str,
+        thoughts: &[String],
+    ) -> Result<Vec<f32>> {
         let vectors = match self.mode {
             ThinkMode::O1 => {
                 let texts: Vec<String> = thoughts.iter().map(|t| format!("{query} {t}")).collect();
@@ -197,10 +202,15 @@ impl ThinkThenRetrieve {
                     actual: v.len(),
                 });
             }
-            mean.iter_mut().zip(v).for_each(|(m, x)| *m += x / vectors.len() as f32);
+            mean.iter_mut()
+                .zip(v)
+                .for_each(|(m, x)| *m += x / vectors.len() as f32);
         }
         if !normalize(&mut mean) {
-            return Err(Error::component("think", "mean thought embedding is zero or not finite"));
+            return Err(Error::component(
+                "think",
+                "mean thought embedding is zero or not finite",
+            ));
         }
         Ok(mean)
     }
@@ -220,7 +230,9 @@ impl QueryTransform for ThinkThenRetrieve {
             return Ok(query);
         }
         if let Some(embedder) = &self.embedder {
-            let values = self.vector(embedder.as_ref(), &query.text, &thoughts).await?;
+            let values = self
+                .vector(embedder.as_ref(), &query.text, &thoughts)
+                .await?;
             query.vector = Some(QueryVector {
                 model: embedder.model_id().to_string(),
                 values,

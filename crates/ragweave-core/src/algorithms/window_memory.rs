@@ -90,7 +90,12 @@ impl Memory for WindowMemory {
         Ok(recalled)
     }
 
-    async fn save(&self, conversation: &str, user: ChatMessage, assistant: ChatMessage) -> Result<()> {
+    async fn save(
+        &self,
+        conversation: &str,
+        user: ChatMessage,
+        assistant: ChatMessage,
+    ) -> Result<()> {
         if conversation.is_empty() {
             return Err(Error::invalid("conversation", "conversation id is empty"));
         }
@@ -127,17 +132,30 @@ mod tests {
 
     #[tokio::test]
     async fn recalls_latest_messages_within_budget() {
-        let m = WindowMemory::new(5);
+        // ApproxTokenCounter: "six seven" and "four five" cost 3 each, "three" 2, "one two" 2.
+        let m = WindowMemory::new(8);
         let q = Query::new("q");
-        m.save("c", ChatMessage::user("one two"), ChatMessage::assistant("three"))
-            .await
-            .unwrap();
-        m.save("c", ChatMessage::user("four five"), ChatMessage::assistant("six seven"))
-            .await
-            .unwrap();
+        m.save(
+            "c",
+            ChatMessage::user("one two"),
+            ChatMessage::assistant("three"),
+        )
+        .await
+        .unwrap();
+        m.save(
+            "c",
+            ChatMessage::user("four five"),
+            ChatMessage::assistant("six seven"),
+        )
+        .await
+        .unwrap();
         let got = m.load("c", &q).await.unwrap();
         let texts: Vec<_> = got.iter().map(|m| m.content.as_str()).collect();
-        assert_eq!(texts, ["three", "four five", "six seven"], "5 tokens, oldest dropped");
+        assert_eq!(
+            texts,
+            ["three", "four five", "six seven"],
+            "8 tokens hold the last three; the oldest is dropped"
+        );
         assert!(m.load("other", &q).await.unwrap().is_empty());
     }
 
@@ -145,16 +163,31 @@ mod tests {
     async fn stays_bounded() {
         let m = WindowMemory::new(1000).max_messages(4).max_conversations(2);
         for i in 0..5 {
-            m.save("a", ChatMessage::user(format!("u{i}")), ChatMessage::assistant("a"))
-                .await
-                .unwrap();
+            m.save(
+                "a",
+                ChatMessage::user(format!("u{i}")),
+                ChatMessage::assistant("a"),
+            )
+            .await
+            .unwrap();
         }
         assert_eq!(m.load("a", &Query::new("q")).await.unwrap().len(), 4);
-        m.save("b", ChatMessage::user("x"), ChatMessage::assistant("y")).await.unwrap();
+        m.save("b", ChatMessage::user("x"), ChatMessage::assistant("y"))
+            .await
+            .unwrap();
         m.load("a", &Query::new("q")).await.unwrap(); // a is now most recent
-        m.save("c", ChatMessage::user("x"), ChatMessage::assistant("y")).await.unwrap();
+        m.save("c", ChatMessage::user("x"), ChatMessage::assistant("y"))
+            .await
+            .unwrap();
         assert_eq!(m.conversations(), 2);
-        assert!(m.load("b", &Query::new("q")).await.unwrap().is_empty(), "b was evicted");
-        assert!(m.save("", ChatMessage::user("x"), ChatMessage::assistant("y")).await.is_err());
+        assert!(
+            m.load("b", &Query::new("q")).await.unwrap().is_empty(),
+            "b was evicted"
+        );
+        assert!(
+            m.save("", ChatMessage::user("x"), ChatMessage::assistant("y"))
+                .await
+                .is_err()
+        );
     }
 }

@@ -86,9 +86,16 @@ mod tests {
     #[tokio::test]
     async fn shared_words_make_vectors_close() {
         let e = HashingEmbedder::new(256);
-        let texts = ["protein folding".to_string(), "Protein, folding!".into(), "court ruling".into()];
+        let texts = [
+            "protein folding".to_string(),
+            "Protein, folding!".into(),
+            "court ruling".into(),
+        ];
         let v = e.embed(&texts, EmbedInput::DOCUMENT).await.unwrap();
-        assert!((dot(&v[0], &v[1]) - 1.0).abs() < 1e-6, "case and punctuation ignored");
+        assert!(
+            (dot(&v[0], &v[1]) - 1.0).abs() < 1e-6,
+            "case and punctuation ignored"
+        );
         assert!(dot(&v[0], &v[2]).abs() < 0.5);
     }
 

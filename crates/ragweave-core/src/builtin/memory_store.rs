@@ -45,7 +45,13 @@ impl InMemoryStore {
     }
 
     /// The `top_k` chunks closest to `vector` (cosine) that match `filter`.
-    pub fn search(&self, vector: &[f32], top_k: usize, filter: Option<&Filter>, label: &str) -> Result<Vec<Hit>> {
+    pub fn search(
+        &self,
+        vector: &[f32],
+        top_k: usize,
+        filter: Option<&Filter>,
+        label: &str,
+    ) -> Result<Vec<Hit>> {
         if vector.len() != self.dimension {
             return Err(Error::DimensionMismatch {
                 field: "query vector".into(),
@@ -85,7 +91,10 @@ impl InMemoryStore {
             .map(|(i, c)| {
                 let field = format!("chunks[{i}].vector");
                 let Some(v) = &c.vector else {
-                    return Err(Error::invalid(field, "this store needs a vector for every chunk"));
+                    return Err(Error::invalid(
+                        field,
+                        "this store needs a vector for every chunk",
+                    ));
                 };
                 if v.len() != self.dimension {
                     return Err(Error::DimensionMismatch {
@@ -96,10 +105,16 @@ impl InMemoryStore {
                 }
                 let mut v = v.clone();
                 if !normalize(&mut v) {
-                    return Err(Error::invalid(field, "vector is zero or has a NaN or infinity"));
+                    return Err(Error::invalid(
+                        field,
+                        "vector is zero or has a NaN or infinity",
+                    ));
                 }
                 if c.chunk.id.is_empty() {
-                    return Err(Error::invalid(format!("chunks[{i}].id"), "chunk id is empty"));
+                    return Err(Error::invalid(
+                        format!("chunks[{i}].id"),
+                        "chunk id is empty",
+                    ));
                 }
                 Ok(v)
             })
@@ -144,7 +159,11 @@ impl ChunkStore for InMemoryStore {
             .filter(|(c, _)| c.document_id != document_id)
             .unzip();
         (*chunks, *vectors) = kept;
-        *by_id = chunks.iter().enumerate().map(|(i, c)| (c.id.clone(), i)).collect();
+        *by_id = chunks
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.id.clone(), i))
+            .collect();
         Ok(before - chunks.len())
     }
 
@@ -217,7 +236,10 @@ impl Retriever for DenseRetriever {
         let vector = match query.vector_for(self.embedder.model_id()) {
             Some(v) => v,
             None => {
-                owned = self.embedder.embed_one(&query.text, EmbedInput::QUERY).await?;
+                owned = self
+                    .embedder
+                    .embed_one(&query.text, EmbedInput::QUERY)
+                    .await?;
                 &owned
             }
         };

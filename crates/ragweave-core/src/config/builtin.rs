@@ -52,7 +52,10 @@ impl ComponentConfig for HashingEmbedderConfig {
 
     async fn build(self, ctx: &BuildContext) -> Result<Arc<dyn Embedder>> {
         if self.dimension == 0 {
-            return Err(Error::config(format!("{}.dimension", ctx.path()), "must be at least 1"));
+            return Err(Error::config(
+                format!("{}.dimension", ctx.path()),
+                "must be at least 1",
+            ));
         }
         Ok(Arc::new(HashingEmbedder::new(self.dimension)))
     }
@@ -97,7 +100,10 @@ struct CorpusLine {
 }
 
 /// Reads a BEIR-style JSONL corpus into one chunk per document.
-pub(crate) fn read_jsonl_corpus(path: &std::path::Path, limit: Option<usize>) -> Result<Vec<Chunk>> {
+pub(crate) fn read_jsonl_corpus(
+    path: &std::path::Path,
+    limit: Option<usize>,
+) -> Result<Vec<Chunk>> {
     let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
         path: path.display().to_string(),
         source,
@@ -110,9 +116,8 @@ pub(crate) fn read_jsonl_corpus(path: &std::path::Path, limit: Option<usize>) ->
         if line.trim().is_empty() {
             continue;
         }
-        let doc: CorpusLine = serde_json::from_str(line).map_err(|e| {
-            Error::invalid(format!("{}:{}", path.display(), i + 1), e.to_string())
-        })?;
+        let doc: CorpusLine = serde_json::from_str(line)
+            .map_err(|e| Error::invalid(format!("{}:{}", path.display(), i + 1), e.to_string()))?;
         let body = if doc.title.is_empty() {
             doc.text
         } else {
@@ -246,7 +251,10 @@ impl ComponentConfig for ThinkConfig {
             .validate()
             .map_err(|e| Error::config(ctx.path(), e.to_string()))?;
         if self.thoughts == 0 {
-            return Err(Error::config(format!("{}.thoughts", ctx.path()), "must be at least 1"));
+            return Err(Error::config(
+                format!("{}.thoughts", ctx.path()),
+                "must be at least 1",
+            ));
         }
         let mode = match self.mode {
             ThinkModeName::O1 => ThinkMode::O1,

@@ -89,7 +89,8 @@ pub struct PipelineConfig {
 impl PipelineConfig {
     /// Parses a TOML config.
     pub fn from_toml_str(text: &str) -> Result<Self> {
-        let value: Value = toml::from_str(text).map_err(|e| Error::config("<toml>", e.to_string()))?;
+        let value: Value =
+            toml::from_str(text).map_err(|e| Error::config("(toml syntax)", e.to_string()))?;
         registry::from_value(value, "")
     }
 
@@ -115,9 +116,10 @@ impl PipelineConfig {
             Self::from_toml_str(&text)
         };
         parsed.map_err(|e| match e {
-            Error::Config { path: field, message } => {
-                Error::config(format!("{}: {field}", path.display()), message)
-            }
+            Error::Config {
+                path: field,
+                message,
+            } => Error::config(format!("{}: {field}", path.display()), message),
             other => other,
         })
     }
@@ -128,7 +130,10 @@ impl PipelineConfig {
         self.for_each_spec(|category, path, spec| registry.check(category, spec, path))
     }
 
-    fn for_each_spec(&self, mut f: impl FnMut(&str, &str, &ComponentSpec) -> Result<()>) -> Result<()> {
+    fn for_each_spec(
+        &self,
+        mut f: impl FnMut(&str, &str, &ComponentSpec) -> Result<()>,
+    ) -> Result<()> {
         for (name, spec) in &self.embedders {
             f("embedder", &format!("embedders.{name}"), spec)?;
         }
@@ -192,10 +197,18 @@ impl PipelineConfig {
             builder = builder.router(registry.build::<dyn Router>(spec, &ctx, "router").await?);
         }
         if let Some(spec) = &self.reranker {
-            builder = builder.reranker(registry.build::<dyn Reranker>(spec, &ctx, "reranker").await?);
+            builder = builder.reranker(
+                registry
+                    .build::<dyn Reranker>(spec, &ctx, "reranker")
+                    .await?,
+            );
         }
         if let Some(spec) = &self.arranger {
-            builder = builder.arranger(registry.build::<dyn ContextArranger>(spec, &ctx, "arranger").await?);
+            builder = builder.arranger(
+                registry
+                    .build::<dyn ContextArranger>(spec, &ctx, "arranger")
+                    .await?,
+            );
         }
         if let Some(spec) = &self.memory {
             builder = builder.memory(registry.build::<dyn Memory>(spec, &ctx, "memory").await?);
@@ -214,4 +227,3 @@ impl PipelineConfig {
         builder.build()
     }
 }
-

@@ -52,7 +52,8 @@ pub trait ComponentConfig: DeserializeOwned + JsonSchema + Send + 'static {
     /// The `kind` that selects this config.
     const KIND: &'static str;
     /// Builds the component; `ctx` resolves named embedders and generators and paths.
-    fn build(self, ctx: &BuildContext) -> impl Future<Output = Result<Arc<Self::Component>>> + Send;
+    fn build(self, ctx: &BuildContext)
+    -> impl Future<Output = Result<Arc<Self::Component>>> + Send;
 }
 
 /// A component category: which registry slot a component type goes in.
@@ -65,7 +66,8 @@ pub trait Category: Send + Sync + 'static {
     fn slot_mut(registry: &mut Registry) -> &mut Slot<Self>;
 }
 
-type BuildFn<T> = Arc<dyn for<'a> Fn(Value, &'a BuildContext) -> BoxFuture<'a, Result<Arc<T>>> + Send + Sync>;
+type BuildFn<T> =
+    Arc<dyn for<'a> Fn(Value, &'a BuildContext) -> BoxFuture<'a, Result<Arc<T>>> + Send + Sync>;
 type SchemaFn = fn(&mut SchemaGenerator) -> Value;
 type CheckFn = fn(Value, &str) -> Result<()>;
 
@@ -82,12 +84,19 @@ pub struct Slot<T: ?Sized> {
 
 impl<T: ?Sized + Category> Slot<T> {
     fn get(&self, spec: &ComponentSpec, path: &str) -> Result<&Factory<T>> {
-        self.factories.get(spec.kind.as_str()).ok_or_else(|| Error::UnknownKind {
-            path: format!("{path}.kind"),
-            category: T::NAME,
-            kind: spec.kind.clone(),
-            known: self.factories.keys().copied().collect::<Vec<_>>().join(", "),
-        })
+        self.factories
+            .get(spec.kind.as_str())
+            .ok_or_else(|| Error::UnknownKind {
+                path: format!("{path}.kind"),
+                category: T::NAME,
+                kind: spec.kind.clone(),
+                known: self
+                    .factories
+                    .keys()
+                    .copied()
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })
     }
 
     fn check(&self, spec: &ComponentSpec, path: &str) -> Result<()> {
@@ -219,8 +228,13 @@ impl Registry {
             .pointer_mut("/properties")
             .and_then(Value::as_object_mut)
             .expect("pipeline config has properties");
-        let reference = |category: &str| json!({ "$ref": format!("#/$defs/{}", spec_def(category)) });
-        for (field, category) in [("embedders", "embedder"), ("generators", "generator"), ("experts", "retriever")] {
+        let reference =
+            |category: &str| json!({ "$ref": format!("#/$defs/{}", spec_def(category)) });
+        for (field, category) in [
+            ("embedders", "embedder"),
+            ("generators", "generator"),
+            ("experts", "retriever"),
+        ] {
             props.insert(
                 field.into(),
                 json!({ "type": "object", "additionalProperties": reference(category), "default": {} }),
@@ -230,8 +244,16 @@ impl Registry {
             "transforms".into(),
             json!({ "type": "array", "items": reference("transform"), "default": [] }),
         );
-        for (field, category) in [("router", "router"), ("reranker", "reranker"), ("arranger", "arranger"), ("memory", "memory")] {
-            props.insert(field.into(), json!({ "anyOf": [reference(category), { "type": "null" }] }));
+        for (field, category) in [
+            ("router", "router"),
+            ("reranker", "reranker"),
+            ("arranger", "arranger"),
+            ("memory", "memory"),
+        ] {
+            props.insert(
+                field.into(),
+                json!({ "anyOf": [reference(category), { "type": "null" }] }),
+            );
         }
         root
     }
@@ -239,7 +261,11 @@ impl Registry {
 
 fn spec_def(category: &str) -> String {
     let mut c = category.chars();
-    let head: String = c.next().map(|h| h.to_ascii_uppercase()).into_iter().collect();
+    let head: String = c
+        .next()
+        .map(|h| h.to_ascii_uppercase())
+        .into_iter()
+        .collect();
     format!("{head}{}Spec", c.as_str())
 }
 
@@ -266,7 +292,9 @@ fn component_schema<C: ComponentConfig>(generator: &mut SchemaGenerator) -> Valu
             .cloned()
             .unwrap_or_else(|| json!({ "type": "object" }));
     }
-    let obj = schema.as_object_mut().expect("component config schema is an object");
+    let obj = schema
+        .as_object_mut()
+        .expect("component config schema is an object");
     let props = obj
         .entry("properties")
         .or_insert_with(|| json!({}))
@@ -277,7 +305,10 @@ fn component_schema<C: ComponentConfig>(generator: &mut SchemaGenerator) -> Valu
     if let Some(list) = required.as_array_mut() {
         list.insert(0, json!("kind"));
     }
-    obj.insert("title".into(), json!(format!("{} `{}`", C::Component::NAME, C::KIND)));
+    obj.insert(
+        "title".into(),
+        json!(format!("{} `{}`", C::Component::NAME, C::KIND)),
+    );
     schema
 }
 
@@ -338,7 +369,10 @@ impl BuildContext {
         self.embedders.get(name).cloned().ok_or_else(|| {
             Error::config(
                 format!("{}.{field}", self.path),
-                format!("no embedder named `{name}`; defined: {:?}", self.embedders.keys().collect::<Vec<_>>()),
+                format!(
+                    "no embedder named `{name}`; defined: {:?}",
+                    self.embedders.keys().collect::<Vec<_>>()
+                ),
             )
         })
     }
@@ -348,7 +382,10 @@ impl BuildContext {
         self.generators.get(name).cloned().ok_or_else(|| {
             Error::config(
                 format!("{}.{field}", self.path),
-                format!("no generator named `{name}`; defined: {:?}", self.generators.keys().collect::<Vec<_>>()),
+                format!(
+                    "no generator named `{name}`; defined: {:?}",
+                    self.generators.keys().collect::<Vec<_>>()
+                ),
             )
         })
     }
@@ -358,4 +395,3 @@ impl BuildContext {
         self.base_dir.join(path)
     }
 }
-

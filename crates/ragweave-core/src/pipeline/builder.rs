@@ -185,7 +185,10 @@ impl PipelineBuilder {
             ));
         }
         if self.router.is_some() && self.experts.is_empty() {
-            return Err(Error::config("router", "a router needs experts to route among; add one"));
+            return Err(Error::config(
+                "router",
+                "a router needs experts to route among; add one",
+            ));
         }
         let mut seen = std::collections::HashSet::new();
         for (name, _) in &self.experts {
@@ -193,7 +196,10 @@ impl PipelineBuilder {
                 return Err(Error::config("experts", "an expert's name is empty"));
             }
             if !seen.insert(name.as_str()) {
-                return Err(Error::config(format!("experts.{name}"), "two experts have this name"));
+                return Err(Error::config(
+                    format!("experts.{name}"),
+                    "two experts have this name",
+                ));
             }
         }
         if self.candidates == Some(0) {
@@ -230,7 +236,9 @@ impl PipelineBuilder {
                 fusion: self.fusion,
                 candidates: self.candidates,
                 reranker: self.reranker,
-                arranger: self.arranger.unwrap_or_else(|| Arc::new(RankOrder::default())),
+                arranger: self
+                    .arranger
+                    .unwrap_or_else(|| Arc::new(RankOrder::default())),
                 prompt: self.prompt,
                 generator: self.generator,
                 sampling: self.sampling,

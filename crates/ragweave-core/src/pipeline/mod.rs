@@ -263,10 +263,14 @@ impl Pipeline {
         for (stage, transform) in &self.inner.transforms {
             let started = Instant::now();
             let before = query.thoughts.len();
-            query = timed(stage, self.inner.timeouts.transform, transform.transform(query))
-                .instrument(tracing::info_span!("ragweave.transform", stage = %stage))
-                .await
-                .map_err(|e| e.in_component(stage))?;
+            query = timed(
+                stage,
+                self.inner.timeouts.transform,
+                transform.transform(query),
+            )
+            .instrument(tracing::info_span!("ragweave.transform", stage = %stage))
+            .await
+            .map_err(|e| e.in_component(stage))?;
             let notes = query.thoughts[before.min(query.thoughts.len())..].to_vec();
             trace.record(stage.clone(), started.elapsed(), notes);
         }
@@ -282,10 +286,14 @@ impl Pipeline {
         let routes = match &inner.router {
             Some(router) => {
                 let started = Instant::now();
-                let routes = timed("route", inner.timeouts.route, router.route(query, &inner.expert_names))
-                    .instrument(tracing::info_span!("ragweave.route"))
-                    .await
-                    .map_err(|e| e.in_component("router"))?;
+                let routes = timed(
+                    "route",
+                    inner.timeouts.route,
+                    router.route(query, &inner.expert_names),
+                )
+                .instrument(tracing::info_span!("ragweave.route"))
+                .await
+                .map_err(|e| e.in_component("router"))?;
                 if routes.is_empty() {
                     return Err(Error::component("router", "chose no expert"));
                 }
@@ -327,9 +335,13 @@ impl Pipeline {
         }
         let results = futures::future::join_all(chosen.iter().map(|(expert, _)| {
             let started = Instant::now();
-            timed(&expert.stage, inner.timeouts.retrieve, expert.retriever.retrieve(expert_query))
-                .instrument(tracing::info_span!("ragweave.retrieve", expert = %expert.name))
-                .map_with_elapsed(started)
+            timed(
+                &expert.stage,
+                inner.timeouts.retrieve,
+                expert.retriever.retrieve(expert_query),
+            )
+            .instrument(tracing::info_span!("ragweave.retrieve", expert = %expert.name))
+            .map_with_elapsed(started)
         }))
         .await;
         let mut lists = Vec::with_capacity(results.len());
@@ -368,10 +380,14 @@ impl Pipeline {
         trace.record("fuse", started.elapsed(), Vec::new());
         if let Some(reranker) = &inner.reranker {
             let started = Instant::now();
-            hits = timed("rerank", inner.timeouts.rerank, reranker.rerank(query, hits))
-                .instrument(tracing::info_span!("ragweave.rerank"))
-                .await
-                .map_err(|e| e.in_component("reranker"))?;
+            hits = timed(
+                "rerank",
+                inner.timeouts.rerank,
+                reranker.rerank(query, hits),
+            )
+            .instrument(tracing::info_span!("ragweave.rerank"))
+            .await
+            .map_err(|e| e.in_component("reranker"))?;
             trace.record("rerank", started.elapsed(), Vec::new());
         }
         hits.truncate(query.top_k);
@@ -387,9 +403,11 @@ impl Pipeline {
             mut trace,
             ..
         } = prep;
-        if let (Some(memory), Some(conversation), true) =
-            (&self.inner.memory, &conversation, self.inner.generator.is_some())
-        {
+        if let (Some(memory), Some(conversation), true) = (
+            &self.inner.memory,
+            &conversation,
+            self.inner.generator.is_some(),
+        ) {
             let started = Instant::now();
             timed(
                 "memory:save",

@@ -48,7 +48,12 @@ impl PromptTemplate {
     }
 
     /// The messages for the generator: system, then `history`, then the user message.
-    pub fn render(&self, query: &str, passages: &[Hit], history: Vec<ChatMessage>) -> Vec<ChatMessage> {
+    pub fn render(
+        &self,
+        query: &str,
+        passages: &[Hit],
+        history: Vec<ChatMessage>,
+    ) -> Vec<ChatMessage> {
         let mut context = String::new();
         for (i, hit) in passages.iter().enumerate() {
             if i > 0 {
@@ -85,7 +90,10 @@ fn render_into<'a>(out: &mut String, template: &str, lookup: impl Fn(&str) -> Op
     while let Some(open) = rest.find('{') {
         out.push_str(&rest[..open]);
         let after = &rest[open + 1..];
-        match after.find('}').and_then(|close| Some((close, lookup(&after[..close])?))) {
+        match after
+            .find('}')
+            .and_then(|close| Some((close, lookup(&after[..close])?)))
+        {
             Some((close, value)) => {
                 out.push_str(value);
                 rest = &after[close + 1..];
@@ -105,7 +113,8 @@ fn check_vars(template: &str, known: &[&str], field: &str) -> Result<()> {
         let after = &rest[open + 1..];
         let Some(close) = after.find('}') else { break };
         let name = &after[..close];
-        let looks_like_var = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        let looks_like_var =
+            !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
         if looks_like_var && !known.contains(&name) {
             return Err(Error::config(
                 field,
@@ -128,7 +137,11 @@ mod tests {
             Hit::new(Chunk::new("c1", "d1", "alpha"), 1.0, "r"),
             Hit::new(Chunk::new("c2", "d2", "beta"), 0.5, "r"),
         ];
-        let msgs = PromptTemplate::default().render("why {context}?", &hits, vec![ChatMessage::user("earlier")]);
+        let msgs = PromptTemplate::default().render(
+            "why {context}?",
+            &hits,
+            vec![ChatMessage::user("earlier")],
+        );
         assert_eq!(msgs.len(), 3);
         assert_eq!(msgs[1].content, "earlier");
         assert_eq!(
@@ -144,7 +157,10 @@ mod tests {
             ..Default::default()
         };
         let e = t.validate().unwrap_err();
-        assert!(e.to_string().contains("prompt.user") && e.to_string().contains("contxt"), "{e}");
+        assert!(
+            e.to_string().contains("prompt.user") && e.to_string().contains("contxt"),
+            "{e}"
+        );
         let json_like = PromptTemplate {
             system: "reply as {\"a\": 1}".into(),
             ..Default::default()

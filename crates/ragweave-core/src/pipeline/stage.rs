@@ -13,14 +13,12 @@ pub(crate) async fn timed<T>(
 ) -> Result<T> {
     match limit {
         None => fut.await,
-        Some(after) => tokio::time::timeout(after, fut)
-            .await
-            .unwrap_or_else(|_| {
-                Err(Error::Timeout {
-                    stage: stage.to_string(),
-                    after,
-                })
-            }),
+        Some(after) => tokio::time::timeout(after, fut).await.unwrap_or_else(|_| {
+            Err(Error::Timeout {
+                stage: stage.to_string(),
+                after,
+            })
+        }),
     }
 }
 

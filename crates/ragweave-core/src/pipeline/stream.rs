@@ -41,7 +41,10 @@ enum State {
 impl Pipeline {
     /// Runs the pipeline and streams its progress. Dropping the stream cancels whatever
     /// stage is running, generation included. An error ends the stream.
-    pub fn ask_stream(&self, request: impl Into<AskRequest>) -> BoxStream<'static, Result<AskEvent>> {
+    pub fn ask_stream(
+        &self,
+        request: impl Into<AskRequest>,
+    ) -> BoxStream<'static, Result<AskEvent>> {
         let start = State::Start(self.clone(), request.into());
         futures::stream::unfold(start, |mut state| async move {
             loop {
@@ -72,9 +75,11 @@ impl Pipeline {
                             .generate
                             .map(|d| (tokio::time::Instant::now() + d, d));
                         let opened = match deadline {
-                            Some((at, after)) => tokio::time::timeout_at(at, generator.stream(request))
-                                .await
-                                .unwrap_or_else(|_| Err(timeout(after))),
+                            Some((at, after)) => {
+                                tokio::time::timeout_at(at, generator.stream(request))
+                                    .await
+                                    .unwrap_or_else(|_| Err(timeout(after)))
+                            }
                             None => generator.stream(request).await,
                         };
                         match opened {

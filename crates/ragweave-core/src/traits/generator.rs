@@ -60,7 +60,10 @@ impl SamplingParams {
             ));
         }
         if let Some(p) = self.top_p.filter(|p| !(*p > 0.0 && *p <= 1.0)) {
-            return Err(Error::invalid("sampling.top_p", format!("must be in (0, 1], got {p}")));
+            return Err(Error::invalid(
+                "sampling.top_p",
+                format!("must be in (0, 1], got {p}"),
+            ));
         }
         if self.stop.iter().any(String::is_empty) {
             return Err(Error::invalid("sampling.stop", "a stop sequence is empty"));

@@ -13,6 +13,10 @@ pub trait Memory: Send + Sync {
     async fn load(&self, conversation: &str, query: &Query) -> Result<Vec<ChatMessage>>;
 
     /// Records one exchange of `conversation`.
-    async fn save(&self, conversation: &str, user: ChatMessage, assistant: ChatMessage)
-    -> Result<()>;
+    async fn save(
+        &self,
+        conversation: &str,
+        user: ChatMessage,
+        assistant: ChatMessage,
+    ) -> Result<()>;
 }

@@ -1,0 +1,78 @@
+//! `ragweave schema` prints a schema that the example config validates against.
+
+use std::path::Path;
+use std::process::Command;
+
+fn ragweave(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_ragweave"))
+        .args(args)
+        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
+        .output()
+        .expect("ragweave runs")
+}
+
+fn schema() -> serde_json::Value {
+    let out = ragweave(&["schema"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("schema is JSON")
+}
+
+fn example() -> serde_json::Value {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let text = std::fs::read_to_string(root.join("docs/pipeline.toml")).unwrap();
+    toml::from_str(&text).unwrap()
+}
+
+#[test]
+fn example_config_validates_against_the_printed_schema() {
+    let validator = jsonschema::validator_for(&schema()).expect("schema compiles");
+    let config = example();
+    let errors: Vec<String> = validator
+        .iter_errors(&config)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+}
+
+#[test]
+fn schema_rejects_what_the_loader_rejects() {
+    let validator = jsonschema::validator_for(&schema()).unwrap();
+    let mut bad_kind = example();
+    bad_kind["experts"]["notes"]["kind"] = "elastic".into();
+    assert!(!validator.is_valid(&bad_kind), "unknown kind");
+    let mut bad_type = example();
+    bad_type["embedders"]["hash"]["dimension"] = "big".into();
+    assert!(!validator.is_valid(&bad_type), "wrong field type");
+    let mut extra = example();
+    extra["memory"]["colour"] = "red".into();
+    assert!(!validator.is_valid(&extra), "unknown field");
+    let mut missing = example();
+    missing["experts"]["notes"]
+        .as_object_mut()
+        .unwrap()
+        .remove("corpus");
+    assert!(!validator.is_valid(&missing), "missing required field");
+}
+
+#[test]
+fn validate_accepts_the_example_and_names_the_bad_field() {
+    let ok = ragweave(&["validate", "docs/pipeline.toml"]);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let dir = std::env::temp_dir().join(format!("ragweave-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("bad.toml");
+    std::fs::write(&bad, "[embedders.e]\nkind = 'hashing'\ndimension = 'big'\n").unwrap();
+    let out = ragweave(&["validate", bad.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("embedders.e.dimension"), "{err}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
