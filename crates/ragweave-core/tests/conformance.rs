@@ -4,8 +4,9 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use ragweave_core::{
-    Chunk, DenseRetriever, EmbedInput, Embedder, Filter, GenerateRequest, Generator,
-    HashingEmbedder, Hit, InMemoryStore, Query, Result, Retriever, TokenStream, WindowMemory,
+    Bm25Index, Bm25Params, Chunk, DenseRetriever, EmbedInput, Embedder, Filter, GenerateRequest,
+    Generator, HashingEmbedder, Hit, InMemoryStore, Query, Result, Retriever, TokenStream,
+    WindowMemory,
 };
 use ragweave_testkit::fixtures::{PassThroughReranker, ScriptedGenerator};
 use ragweave_testkit::{embedder, generator, memory, reranker, retriever, store};

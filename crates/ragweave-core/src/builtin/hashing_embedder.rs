@@ -2,12 +2,14 @@
 
 use async_trait::async_trait;
 
+use super::bm25::bm25_tokens;
 use crate::algorithms::kmeans::normalize;
 use crate::error::{Error, Result};
 use crate::traits::embedder::{EmbedInput, Embedder};
 
 /// Embeds text as an L2-normalised bag of hashed, lower-cased words (signed feature
-/// hashing with FNV-1a, as scikit-learn's `HashingVectorizer`).
+/// hashing with FNV-1a, as scikit-learn's `HashingVectorizer`). English stopwords are
+/// skipped, unless a text has nothing else.
 ///
 /// It carries no semantics beyond shared words, and needs no model file: it is what
 /// composition tests and examples use, and a cheap lexical signal for a router. Queries and
@@ -33,15 +35,23 @@ impl HashingEmbedder {
 
     fn embed_text(&self, text: &str, instruction: Option<&str>, index: usize) -> Result<Vec<f32>> {
         let mut v = vec![0.0f32; self.dimension];
-        let words = instruction
-            .into_iter()
-            .chain(std::iter::once(text))
-            .flat_map(|t| t.split(|c: char| !c.is_alphanumeric()))
-            .filter(|w| !w.is_empty());
-        for word in words {
-            let h = fnv1a(word.to_lowercase().as_bytes());
+        let texts = || instruction.into_iter().chain(std::iter::once(text));
+        let mut add = |word: &str| {
+            let h = fnv1a(word.as_bytes());
             let bucket = (h % self.dimension as u64) as usize;
             v[bucket] += if h >> 63 == 0 { 1.0 } else { -1.0 };
+        };
+        let mut content_words = 0;
+        for word in texts().flat_map(bm25_tokens) {
+            add(&word);
+            content_words += 1;
+        }
+        // "What is it?" is all stopwords: embed its words rather than fail.
+        if content_words == 0 {
+            texts()
+                .flat_map(|t| t.split(|c: char| !c.is_alphanumeric()))
+                .filter(|w| !w.is_empty())
+                .for_each(|w| add(&w.to_lowercase()));
         }
         if !normalize(&mut v) {
             return Err(Error::invalid(
@@ -97,6 +107,22 @@ mod tests {
             "case and punctuation ignored"
         );
         assert!(dot(&v[0], &v[2]).abs() < 0.5);
+        let stop = e
+            .embed(
+                &["what is it".to_string(), "what is the protein".to_string()],
+                EmbedInput::QUERY,
+            )
+            .await
+            .unwrap();
+        let protein = e.embed_one("protein", EmbedInput::QUERY).await.unwrap();
+        assert!(
+            (dot(&stop[1], &protein) - 1.0).abs() < 1e-6,
+            "stopwords are skipped"
+        );
+        assert!(
+            stop[0].iter().any(|x| *x != 0.0),
+            "a stopword-only text still embeds"
+        );
     }
 
     #[tokio::test]

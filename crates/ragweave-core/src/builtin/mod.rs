@@ -1,4 +1,6 @@
 //! Components that need no engine: for tests, examples and small corpora.
 
+pub mod bm25;
+pub mod corpus;
 pub mod hashing_embedder;
 pub mod memory_store;

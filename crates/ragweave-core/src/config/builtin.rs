@@ -11,6 +11,8 @@ use crate::algorithms::pilot_router::{PilotRouter, PilotScoring, Pilots};
 use crate::algorithms::reorder::{ContextBudget, LongContextReorder, RankOrder};
 use crate::algorithms::think::{DEFAULT_THINK_PROMPT, ThinkMode, ThinkThenRetrieve};
 use crate::algorithms::window_memory::WindowMemory;
+use crate::builtin::bm25::{Bm25Index, Bm25Params};
+use crate::builtin::corpus::read_jsonl_corpus;
 use crate::builtin::hashing_embedder::HashingEmbedder;
 use crate::builtin::memory_store::{DenseRetriever, InMemoryStore};
 use crate::error::{Error, Result};
@@ -21,11 +23,11 @@ use crate::traits::memory::Memory;
 use crate::traits::query_transform::QueryTransform;
 use crate::traits::retriever::Retriever;
 use crate::traits::router::Router;
-use crate::types::Chunk;
 
 pub(super) fn register(r: &mut Registry) {
     r.register::<HashingEmbedderConfig>()
         .register::<InMemoryRetrieverConfig>()
+        .register::<Bm25Config>()
         .register::<PilotRouterConfig>()
         .register::<ThinkConfig>()
         .register::<ArrangerConfig>()
@@ -90,42 +92,54 @@ impl ComponentConfig for InMemoryRetrieverConfig {
     }
 }
 
-#[derive(Deserialize)]
-struct CorpusLine {
-    #[serde(alias = "_id")]
-    id: String,
+/// `kind = "bm25"`: loads a JSONL corpus at build time into an in-memory [`Bm25Index`].
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Bm25Config {
+    /// The JSONL corpus, relative to the config file.
+    pub corpus: PathBuf,
+    /// Load only the first `limit` documents.
     #[serde(default)]
-    title: String,
-    text: String,
+    pub limit: Option<usize>,
+    /// Term-frequency saturation.
+    #[serde(default = "default_k1")]
+    pub k1: f32,
+    /// Length normalisation.
+    #[serde(default = "default_b")]
+    pub b: f32,
 }
 
-/// Reads a BEIR-style JSONL corpus into one chunk per document.
-pub(crate) fn read_jsonl_corpus(
-    path: &std::path::Path,
-    limit: Option<usize>,
-) -> Result<Vec<Chunk>> {
-    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
-        path: path.display().to_string(),
-        source,
-    })?;
-    let mut chunks = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        if limit.is_some_and(|l| chunks.len() >= l) {
-            break;
+fn default_k1() -> f32 {
+    Bm25Params::default().k1
+}
+fn default_b() -> f32 {
+    Bm25Params::default().b
+}
+
+impl ComponentConfig for Bm25Config {
+    type Component = dyn Retriever;
+    const KIND: &'static str = "bm25";
+
+    async fn build(self, ctx: &BuildContext) -> Result<Arc<dyn Retriever>> {
+        if !(self.k1.is_finite() && self.k1 >= 0.0) {
+            return Err(Error::config(
+                format!("{}.k1", ctx.path()),
+                "must be a finite number >= 0",
+            ));
         }
-        if line.trim().is_empty() {
-            continue;
+        if !(0.0..=1.0).contains(&self.b) {
+            return Err(Error::config(
+                format!("{}.b", ctx.path()),
+                "must be between 0 and 1",
+            ));
         }
-        let doc: CorpusLine = serde_json::from_str(line)
-            .map_err(|e| Error::invalid(format!("{}:{}", path.display(), i + 1), e.to_string()))?;
-        let body = if doc.title.is_empty() {
-            doc.text
-        } else {
-            format!("{}\n{}", doc.title, doc.text)
-        };
-        chunks.push(Chunk::new(doc.id.clone(), doc.id, body));
+        let index = Bm25Index::new(Bm25Params {
+            k1: self.k1,
+            b: self.b,
+        });
+        index.insert(read_jsonl_corpus(&ctx.resolve(&self.corpus), self.limit)?)?;
+        Ok(Arc::new(index))
     }
-    Ok(chunks)
 }
 
 /// `kind = "pilot"`: [`PilotRouter`] with pilots from a JSON file.

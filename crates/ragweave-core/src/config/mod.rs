@@ -23,8 +23,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 pub use builtin::{
-    ArrangerConfig, HashingEmbedderConfig, InMemoryRetrieverConfig, LongContextReorderConfig,
-    PilotRouterConfig, ThinkConfig, ThinkModeName, WindowMemoryConfig,
+    ArrangerConfig, Bm25Config, HashingEmbedderConfig, InMemoryRetrieverConfig,
+    LongContextReorderConfig, PilotRouterConfig, ThinkConfig, ThinkModeName, WindowMemoryConfig,
 };
 pub use registry::{BuildContext, Category, ComponentConfig, Registry};
 
