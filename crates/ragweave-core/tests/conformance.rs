@@ -11,10 +11,8 @@ use ragweave_core::{
 use ragweave_testkit::fixtures::{PassThroughReranker, ScriptedGenerator};
 use ragweave_testkit::{embedder, generator, memory, reranker, retriever, store};
 
-async fn dense() -> DenseRetriever {
-    let e = Arc::new(HashingEmbedder::new(128));
-    let r = DenseRetriever::new(e, Arc::new(InMemoryStore::new(128))).unwrap();
-    let chunks = (0..20)
+fn chunks() -> Vec<Chunk> {
+    (0..20)
         .map(|i| {
             Chunk::new(
                 format!("c{i}"),
@@ -23,8 +21,13 @@ async fn dense() -> DenseRetriever {
             )
             .with_meta("parity", if i % 2 == 0 { "even" } else { "odd" })
         })
-        .collect();
-    r.index(chunks).await.unwrap();
+        .collect()
+}
+
+async fn dense() -> DenseRetriever {
+    let e = Arc::new(HashingEmbedder::new(128));
+    let r = DenseRetriever::new(e, Arc::new(InMemoryStore::new(128))).unwrap();
+    r.index(chunks()).await.unwrap();
     r
 }
 
@@ -43,6 +46,18 @@ async fn core_components_pass() {
     store::check(&InMemoryStore::new(16), Some(16))
         .await
         .assert_passed();
+    store::check(&Bm25Index::new(Bm25Params::default()), None)
+        .await
+        .assert_passed();
+    let bm25 = Bm25Index::new(Bm25Params::default());
+    bm25.insert(chunks()).unwrap();
+    retriever::check(
+        &bm25,
+        &["topic 1", "passage 7"],
+        Some(Filter::eq("parity", "even")),
+    )
+    .await
+    .assert_passed();
     memory::check(&WindowMemory::new(100)).await.assert_passed();
     reranker::check(&PassThroughReranker).await.assert_passed();
     generator::check(&ScriptedGenerator::new(
