@@ -180,6 +180,7 @@ fn schema_lists_every_registered_kind() {
     for kind in [
         "hashing",
         "in_memory",
+        "bm25",
         "pilot",
         "think",
         "rank_order",
