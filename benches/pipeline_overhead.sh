@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -c 'import langchain_core' 2>/dev/null || python3 -m pip install -q langchain-core
 lc_us=$(python3 benches/peers/langchain_overhead.py 2000)
-cargo bench -q -p ragweave-core --bench pipeline_overhead -- --noplot >/dev/null
+cargo bench -q -p ragweave-core --bench pipeline_overhead -- --noplot >/dev/null 2>&1
 target=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
 rw_us=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["median"]["point_estimate"] / 1000)' \
   "$target/criterion/pipeline_overhead/new/estimates.json")

@@ -108,6 +108,42 @@ impl Generator for RunawayGenerator {
     }
 }
 
+/// Drops the last vector of every batch.
+struct ForgetfulEmbedder;
+
+#[async_trait]
+impl Embedder for ForgetfulEmbedder {
+    fn model_id(&self) -> &str {
+        "forgetful"
+    }
+    fn dimension(&self) -> usize {
+        4
+    }
+    async fn embed(&self, texts: &[String], _input: EmbedInput<'_>) -> Result<Vec<Vec<f32>>> {
+        Ok(texts.iter().skip(1).map(|_| vec![0.5; 4]).collect())
+    }
+}
+
+#[tokio::test]
+async fn an_embedder_breaking_its_contract_is_an_error_not_a_panic() {
+    let dense =
+        DenseRetriever::new(Arc::new(ForgetfulEmbedder), Arc::new(InMemoryStore::new(4))).unwrap();
+    let err = dense.index(chunks()).await.unwrap_err();
+    assert!(
+        err.to_string().contains("returned 19 vectors for 20 texts"),
+        "{err}"
+    );
+    let queries = vec![ragweave_core::LabelledQuery {
+        text: "q".into(),
+        relevant: [("d0".to_string(), 1.0)].into(),
+    }];
+    let experts: Vec<(String, Arc<dyn Retriever>)> = vec![("d".into(), Arc::new(dense))];
+    let fit =
+        ragweave_core::fit_pilots(&ForgetfulEmbedder, &experts, &queries, &Default::default())
+            .await;
+    assert!(fit.is_err());
+}
+
 #[tokio::test]
 async fn suites_catch_broken_components() {
     let r = embedder::check(&ShortEmbedder).await;

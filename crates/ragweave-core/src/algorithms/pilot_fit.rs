@@ -135,7 +135,7 @@ pub async fn fit_pilots(
     let texts: Vec<String> = queries.iter().map(|q| q.text.clone()).collect();
     let mut vectors = Vec::with_capacity(texts.len());
     for batch in texts.chunks(64) {
-        vectors.extend(embedder.embed(batch, EmbedInput::QUERY).await?);
+        vectors.extend(embedder.embed_checked(batch, EmbedInput::QUERY).await?);
     }
     for (i, v) in vectors.iter_mut().enumerate() {
         if !normalize(v) {

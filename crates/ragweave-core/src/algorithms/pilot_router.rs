@@ -133,7 +133,10 @@ impl PilotRouter {
     /// Adds an expert whose pilots are the embeddings of example queries it serves well.
     pub async fn add_expert_from_queries(&self, name: &str, queries: &[&str]) -> Result<()> {
         let texts: Vec<String> = queries.iter().map(|q| q.to_string()).collect();
-        let vectors = self.embedder.embed(&texts, EmbedInput::QUERY).await?;
+        let vectors = self
+            .embedder
+            .embed_checked(&texts, EmbedInput::QUERY)
+            .await?;
         self.add_expert(name, vectors)
     }
 

@@ -183,10 +183,12 @@ impl ThinkThenRetrieve {
         let vectors = match self.mode {
             ThinkMode::O1 => {
                 let texts: Vec<String> = thoughts.iter().map(|t| format!("{query} {t}")).collect();
-                embedder.embed(&texts, EmbedInput::QUERY).await?
+                embedder.embed_checked(&texts, EmbedInput::QUERY).await?
             }
             ThinkMode::Hyde { include_query } => {
-                let mut v = embedder.embed(thoughts, EmbedInput::DOCUMENT).await?;
+                let mut v = embedder
+                    .embed_checked(thoughts, EmbedInput::DOCUMENT)
+                    .await?;
                 if include_query {
                     v.push(embedder.embed_one(query, EmbedInput::QUERY).await?);
                 }
@@ -195,13 +197,6 @@ impl ThinkThenRetrieve {
         };
         let mut mean = vec![0.0f32; embedder.dimension()];
         for v in &vectors {
-            if v.len() != mean.len() {
-                return Err(Error::DimensionMismatch {
-                    field: "think: thought embedding".into(),
-                    expected: mean.len(),
-                    actual: v.len(),
-                });
-            }
             mean.iter_mut()
                 .zip(v)
                 .for_each(|(m, x)| *m += x / vectors.len() as f32);

@@ -212,7 +212,10 @@ impl DenseRetriever {
     pub async fn index(&self, chunks: Vec<Chunk>) -> Result<()> {
         for batch in chunks.chunks(64) {
             let texts: Vec<String> = batch.iter().map(|c| c.text.clone()).collect();
-            let vectors = self.embedder.embed(&texts, EmbedInput::DOCUMENT).await?;
+            let vectors = self
+                .embedder
+                .embed_checked(&texts, EmbedInput::DOCUMENT)
+                .await?;
             let embedded = batch
                 .iter()
                 .cloned()

@@ -202,8 +202,8 @@ impl Pipeline {
         let inner = &*self.inner;
         request.query.validate()?;
         let mut trace = Trace::default();
-        let history = match (&inner.memory, &request.conversation) {
-            (Some(memory), Some(conversation)) => {
+        let history = match (&inner.memory, &request.conversation, &inner.generator) {
+            (Some(memory), Some(conversation), Some(_)) => {
                 let started = Instant::now();
                 let h = timed(
                     "memory:load",

@@ -58,6 +58,34 @@ pub trait Embedder: Send + Sync {
     /// Embeds `texts` in order.
     async fn embed(&self, texts: &[String], input: EmbedInput<'_>) -> Result<Vec<Vec<f32>>>;
 
+    /// Embeds `texts` and checks the embedder kept its contract: one vector per input, each
+    /// of [`Embedder::dimension`] entries. Callers that index by position use this.
+    async fn embed_checked(
+        &self,
+        texts: &[String],
+        input: EmbedInput<'_>,
+    ) -> Result<Vec<Vec<f32>>> {
+        let vectors = self.embed(texts, input).await?;
+        if vectors.len() != texts.len() {
+            return Err(Error::component(
+                self.model_id(),
+                format!(
+                    "returned {} vectors for {} texts",
+                    vectors.len(),
+                    texts.len()
+                ),
+            ));
+        }
+        if let Some(i) = vectors.iter().position(|v| v.len() != self.dimension()) {
+            return Err(Error::DimensionMismatch {
+                field: format!("{} output[{i}]", self.model_id()),
+                expected: self.dimension(),
+                actual: vectors[i].len(),
+            });
+        }
+        Ok(vectors)
+    }
+
     /// Embeds a single text.
     async fn embed_one(&self, text: &str, input: EmbedInput<'_>) -> Result<Vec<f32>> {
         let mut out = self.embed(&[text.to_string()], input).await?;
