@@ -62,6 +62,13 @@ impl Trace {
         });
     }
 
+    /// Adds notes to the stage recorded last.
+    pub(crate) fn annotate_last(&mut self, notes: Vec<String>) {
+        if let Some(last) = self.stages.last_mut() {
+            last.notes.extend(notes);
+        }
+    }
+
     /// The first stage with this name.
     pub fn stage(&self, name: &str) -> Option<&StageTrace> {
         self.stages.iter().find(|s| s.name == name)

@@ -120,29 +120,28 @@ async fn unknown_kind_lists_the_known_ones() {
     }
 }
 
+/// Builds `text` with the core registry, expecting an error.
+async fn build_err(text: &str, dir: &std::path::Path) -> Error {
+    let config = PipelineConfig::from_toml_str(text).unwrap();
+    config
+        .build(&Registry::with_builtins(), dir)
+        .await
+        .err()
+        .unwrap()
+}
+
 #[tokio::test]
 async fn build_errors_name_missing_references_and_files() {
-    let registry = Registry::with_builtins();
     let dir = corpus_dir();
     let missing_embedder =
         "[experts.docs]\nkind = 'in_memory'\nembedder = 'nope'\ncorpus = 'corpus.jsonl'\n";
-    let err = PipelineConfig::from_toml_str(missing_embedder)
-        .unwrap()
-        .build(&registry, &dir)
-        .await
-        .err()
-        .unwrap();
+    let err = build_err(missing_embedder, &dir).await;
     assert!(
         err.to_string().contains("experts.docs.embedder") && err.to_string().contains("nope"),
         "{err}"
     );
     let missing_file = "[embedders.h]\nkind = 'hashing'\n[experts.docs]\nkind = 'in_memory'\nembedder = 'h'\ncorpus = 'absent.jsonl'\n";
-    let err = PipelineConfig::from_toml_str(missing_file)
-        .unwrap()
-        .build(&registry, &dir)
-        .await
-        .err()
-        .unwrap();
+    let err = build_err(missing_file, &dir).await;
     assert!(
         matches!(err, Error::Io { ref path, .. } if path.ends_with("absent.jsonl")),
         "{err}"
@@ -153,23 +152,13 @@ async fn build_errors_name_missing_references_and_files() {
     )
     .unwrap();
     let bad_line = "[embedders.h]\nkind = 'hashing'\n[experts.docs]\nkind = 'in_memory'\nembedder = 'h'\ncorpus = 'bad.jsonl'\n";
-    let err = PipelineConfig::from_toml_str(bad_line)
-        .unwrap()
-        .build(&registry, &dir)
-        .await
-        .err()
-        .unwrap();
+    let err = build_err(bad_line, &dir).await;
     assert!(
         err.to_string().contains("bad.jsonl:2"),
         "line number named: {err}"
     );
     let no_generator = "generator = 'llm'\n";
-    let err = PipelineConfig::from_toml_str(no_generator)
-        .unwrap()
-        .build(&registry, &dir)
-        .await
-        .err()
-        .unwrap();
+    let err = build_err(no_generator, &dir).await;
     assert!(err.to_string().contains("llm"), "{err}");
 }
 

@@ -10,7 +10,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::kmeans::{dot, normalize};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, read_file};
 use crate::query::Query;
 use crate::traits::embedder::{EmbedInput, Embedder};
 use crate::traits::router::{Route, Router};
@@ -41,10 +41,7 @@ impl Pilots {
     /// Reads pilots from a JSON file.
     pub fn load(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
-            path: path.display().to_string(),
-            source,
-        })?;
+        let text = read_file(path)?;
         let mut de = serde_json::Deserializer::from_str(&text);
         serde_path_to_error::deserialize(&mut de).map_err(|e| {
             Error::config(

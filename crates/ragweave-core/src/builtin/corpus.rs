@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, read_file};
 use crate::types::Chunk;
 
 #[derive(Deserialize)]
@@ -18,10 +18,7 @@ struct CorpusLine {
 /// per document, title and text joined by a newline. A malformed line is an error naming
 /// `file:line`; blank lines are skipped.
 pub fn read_jsonl_corpus(path: &std::path::Path, limit: Option<usize>) -> Result<Vec<Chunk>> {
-    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
-        path: path.display().to_string(),
-        source,
-    })?;
+    let text = read_file(path)?;
     let mut chunks = Vec::new();
     for (i, line) in text.lines().enumerate() {
         if limit.is_some_and(|l| chunks.len() >= l) {

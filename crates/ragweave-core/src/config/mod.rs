@@ -29,7 +29,7 @@ pub use builtin::{
 pub use registry::{BuildContext, Category, ComponentConfig, Registry};
 
 use crate::algorithms::rrf::Rrf;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, read_file};
 use crate::pipeline::{ExpertFailure, Pipeline, PromptTemplate, StageTimeouts};
 use crate::traits::arranger::ContextArranger;
 use crate::traits::embedder::Embedder;
@@ -106,10 +106,7 @@ impl PipelineConfig {
     /// Reads a `.toml` or `.json` file (by extension; anything else is read as TOML).
     pub fn from_path(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
-            path: path.display().to_string(),
-            source,
-        })?;
+        let text = read_file(path)?;
         let parsed = if path.extension().is_some_and(|e| e == "json") {
             Self::from_json_str(&text)
         } else {

@@ -28,7 +28,7 @@ use crate::traits::reranker::Reranker;
 use crate::traits::retriever::Retriever;
 use crate::traits::router::{Route, Router};
 use crate::types::Hit;
-use stage::timed;
+use stage::{Stage, timed};
 
 /// A question for [`Pipeline::ask`], with its options.
 #[derive(Debug, Clone)]
@@ -172,16 +172,11 @@ impl Pipeline {
         let mut prep = self.prepare(request.into()).await?;
         let text = match (&self.inner.generator, &prep.request) {
             (Some(generator), Some(request)) => {
-                let started = Instant::now();
-                let completion = timed(
-                    "generate",
-                    self.inner.timeouts.generate,
-                    generator.complete(request),
-                )
-                .instrument(tracing::info_span!("ragweave.generate"))
-                .await
-                .map_err(|e| e.in_component("generator"))?;
-                prep.trace.record("generate", started.elapsed(), Vec::new());
+                let limit = self.inner.timeouts.generate;
+                let span = tracing::info_span!("ragweave.generate");
+                let completion = Stage::new("generate", "generator", limit, span)
+                    .run(&mut prep.trace, generator.complete(request))
+                    .await?;
                 completion.text
             }
             _ => String::new(),
@@ -204,17 +199,10 @@ impl Pipeline {
         let mut trace = Trace::default();
         let history = match (&inner.memory, &request.conversation, &inner.generator) {
             (Some(memory), Some(conversation), Some(_)) => {
-                let started = Instant::now();
-                let h = timed(
-                    "memory:load",
-                    inner.timeouts.memory,
-                    memory.load(conversation, &request.query),
-                )
-                .instrument(tracing::info_span!("ragweave.memory.load"))
-                .await
-                .map_err(|e| e.in_component("memory"))?;
-                trace.record("memory:load", started.elapsed(), Vec::new());
-                h
+                let span = tracing::info_span!("ragweave.memory.load");
+                Stage::new("memory:load", "memory", inner.timeouts.memory, span)
+                    .run(&mut trace, memory.load(conversation, &request.query))
+                    .await?
             }
             _ => Vec::new(),
         };
@@ -261,18 +249,12 @@ impl Pipeline {
     async fn transformed(&self, mut query: Query, trace: &mut Trace) -> Result<Query> {
         query.validate()?;
         for (stage, transform) in &self.inner.transforms {
-            let started = Instant::now();
             let before = query.thoughts.len();
-            query = timed(
-                stage,
-                self.inner.timeouts.transform,
-                transform.transform(query),
-            )
-            .instrument(tracing::info_span!("ragweave.transform", stage = %stage))
-            .await
-            .map_err(|e| e.in_component(stage))?;
-            let notes = query.thoughts[before.min(query.thoughts.len())..].to_vec();
-            trace.record(stage.clone(), started.elapsed(), notes);
+            let span = tracing::info_span!("ragweave.transform", stage = %stage);
+            query = Stage::new(stage, stage, self.inner.timeouts.transform, span)
+                .run(trace, transform.transform(query))
+                .await?;
+            trace.annotate_last(query.thoughts[before.min(query.thoughts.len())..].to_vec());
         }
         Ok(query)
     }
@@ -285,23 +267,19 @@ impl Pipeline {
         }
         let routes = match &inner.router {
             Some(router) => {
-                let started = Instant::now();
-                let routes = timed(
-                    "route",
-                    inner.timeouts.route,
-                    router.route(query, &inner.expert_names),
-                )
-                .instrument(tracing::info_span!("ragweave.route"))
-                .await
-                .map_err(|e| e.in_component("router"))?;
+                let span = tracing::info_span!("ragweave.route");
+                let routes = Stage::new("route", "router", inner.timeouts.route, span)
+                    .run(trace, router.route(query, &inner.expert_names))
+                    .await?;
                 if routes.is_empty() {
                     return Err(Error::component("router", "chose no expert"));
                 }
-                let notes = routes
-                    .iter()
-                    .map(|r| format!("{}={:.3}", r.expert, r.weight))
-                    .collect();
-                trace.record("route", started.elapsed(), notes);
+                trace.annotate_last(
+                    routes
+                        .iter()
+                        .map(|r| format!("{}={:.3}", r.expert, r.weight))
+                        .collect(),
+                );
                 routes
             }
             None => inner
@@ -379,16 +357,10 @@ impl Pipeline {
         let mut hits = inner.fusion.fuse(lists, depth);
         trace.record("fuse", started.elapsed(), Vec::new());
         if let Some(reranker) = &inner.reranker {
-            let started = Instant::now();
-            hits = timed(
-                "rerank",
-                inner.timeouts.rerank,
-                reranker.rerank(query, hits),
-            )
-            .instrument(tracing::info_span!("ragweave.rerank"))
-            .await
-            .map_err(|e| e.in_component("reranker"))?;
-            trace.record("rerank", started.elapsed(), Vec::new());
+            let span = tracing::info_span!("ragweave.rerank");
+            hits = Stage::new("rerank", "reranker", inner.timeouts.rerank, span)
+                .run(trace, reranker.rerank(query, hits))
+                .await?;
         }
         hits.truncate(query.top_k);
         Ok(hits)
@@ -408,20 +380,12 @@ impl Pipeline {
             &conversation,
             self.inner.generator.is_some(),
         ) {
-            let started = Instant::now();
-            timed(
-                "memory:save",
-                self.inner.timeouts.memory,
-                memory.save(
-                    conversation,
-                    ChatMessage::user(query.text.clone()),
-                    ChatMessage::assistant(text.clone()),
-                ),
-            )
-            .instrument(tracing::info_span!("ragweave.memory.save"))
-            .await
-            .map_err(|e| e.in_component("memory"))?;
-            trace.record("memory:save", started.elapsed(), Vec::new());
+            let span = tracing::info_span!("ragweave.memory.save");
+            let user = ChatMessage::user(query.text.clone());
+            let assistant = ChatMessage::assistant(text.clone());
+            Stage::new("memory:save", "memory", self.inner.timeouts.memory, span)
+                .run(&mut trace, memory.save(conversation, user, assistant))
+                .await?;
         }
         Ok(Answer {
             text,
