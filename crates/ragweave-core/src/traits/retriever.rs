@@ -12,6 +12,11 @@ use crate::types::Hit;
 /// sorted by descending score, no chunk twice, only chunks matching `query.filter`, and an
 /// [`crate::Error::InvalidInput`] for an empty query or `top_k = 0` (see
 /// [`Query::validate`]).
+///
+/// The pipeline runs chosen experts concurrently on the caller's task, without spawning, so
+/// that dropping a query cancels them. A retriever that computes for long on the CPU (an
+/// in-process embedding model, a large exhaustive scan) should move that work to a blocking
+/// thread (`tokio::task::spawn_blocking`), so the experts really run in parallel.
 #[async_trait]
 pub trait Retriever: Send + Sync {
     /// Searches for `query`.
