@@ -5,8 +5,9 @@ use std::io::Write;
 use ragweave_core::Error;
 use ragweave_core::config::{PipelineConfig, Registry};
 
-fn corpus_dir() -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("ragweave-config-{}", std::process::id()));
+/// A fresh directory per test (tests run in parallel) holding a two-document corpus.
+fn corpus_dir(test: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("ragweave-config-{}-{test}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let mut f = std::fs::File::create(dir.join("corpus.jsonl")).unwrap();
     writeln!(
@@ -46,7 +47,7 @@ retrieve = 2000
 
 #[tokio::test]
 async fn builds_and_runs_a_pipeline_from_toml() {
-    let dir = corpus_dir();
+    let dir = corpus_dir("builds_and_runs_a_pipeline_from_toml");
     let config = PipelineConfig::from_toml_str(TOML).unwrap();
     let registry = Registry::with_builtins();
     config.validate(&registry).unwrap();
@@ -132,7 +133,7 @@ async fn build_err(text: &str, dir: &std::path::Path) -> Error {
 
 #[tokio::test]
 async fn build_errors_name_missing_references_and_files() {
-    let dir = corpus_dir();
+    let dir = corpus_dir("build_errors_name_missing_references_and_files");
     let missing_embedder =
         "[experts.docs]\nkind = 'in_memory'\nembedder = 'nope'\ncorpus = 'corpus.jsonl'\n";
     let err = build_err(missing_embedder, &dir).await;
