@@ -351,3 +351,96 @@ async fn memory_carries_the_conversation_into_the_next_prompt() {
     let none = p.ask("no conversation").await.unwrap();
     assert!(none.trace.stage("memory:load").is_none());
 }
+
+/// Rewrites the query text for retrieval.
+struct Rewrite;
+
+#[async_trait]
+impl ragweave_core::QueryTransform for Rewrite {
+    fn name(&self) -> &str {
+        "rewrite"
+    }
+    async fn transform(&self, mut query: ragweave_core::Query) -> Result<ragweave_core::Query> {
+        query.text = "REWRITTEN".into();
+        Ok(query)
+    }
+}
+
+#[tokio::test]
+async fn the_generator_and_memory_see_the_users_words_not_the_rewrite() {
+    let memory = Arc::new(WindowMemory::new(1000));
+    let p = Pipeline::builder()
+        .transform(Arc::new(Rewrite))
+        .expert("a", Arc::new(StaticRetriever::ids("a", &["x"])))
+        .memory(memory.clone())
+        .generator(Arc::new(EchoGenerator))
+        .build()
+        .unwrap();
+    let answer = p
+        .ask(AskRequest::new("original question").conversation("c"))
+        .await
+        .unwrap();
+    assert!(
+        answer.text.contains("Question: original question"),
+        "{}",
+        answer.text
+    );
+    let recalled = ragweave_core::Memory::load(memory.as_ref(), "c", &"q".into())
+        .await
+        .unwrap();
+    assert_eq!(recalled[0].content, "original question");
+}
+
+/// Returns whatever routes it was built with.
+struct FixedRouter(Vec<ragweave_core::Route>);
+
+#[async_trait]
+impl ragweave_core::Router for FixedRouter {
+    async fn route(
+        &self,
+        _q: &ragweave_core::Query,
+        _e: &[String],
+    ) -> Result<Vec<ragweave_core::Route>> {
+        Ok(self.0.clone())
+    }
+}
+
+#[tokio::test]
+async fn bad_routes_are_errors_and_repeated_experts_run_once() {
+    let route = |e: &str, w: f32| ragweave_core::Route {
+        expert: e.into(),
+        weight: w,
+    };
+    let build = |routes| {
+        Pipeline::builder()
+            .expert("a", Arc::new(StaticRetriever::ids("a", &["x", "y"])))
+            .expert("b", Arc::new(StaticRetriever::ids("b", &["y"])))
+            .router(Arc::new(FixedRouter(routes)))
+            .build()
+            .unwrap()
+    };
+    let err = build(vec![route("a", f32::NAN)])
+        .ask("q")
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("weight NaN"), "{err}");
+    assert!(build(vec![route("a", -1.0)]).ask("q").await.is_err());
+    let err = build(vec![route("zzz", 1.0)]).ask("q").await.unwrap_err();
+    assert!(matches!(err, Error::NotFound { .. }), "{err}");
+    let twice = build(vec![route("a", 1.0), route("a", 1.0), route("b", 1.0)])
+        .ask("q")
+        .await
+        .unwrap();
+    let runs = twice
+        .trace
+        .stages
+        .iter()
+        .filter(|s| s.name == "retrieve:a")
+        .count();
+    assert_eq!(runs, 1);
+    assert_eq!(
+        ids(&twice.hits),
+        ["y", "x"],
+        "fused as if a had been named once"
+    );
+}

@@ -28,7 +28,7 @@ use crate::traits::reranker::Reranker;
 use crate::traits::retriever::Retriever;
 use crate::traits::router::{Route, Router};
 use crate::types::Hit;
-use stage::{Stage, timed};
+use stage::{Stage, WithElapsed, timed};
 
 /// A question for [`Pipeline::ask`], with its options.
 #[derive(Debug, Clone)]
@@ -143,7 +143,9 @@ pub(crate) struct Inner {
 
 /// Everything up to generation, shared by `ask` and `ask_stream`.
 struct Prepared {
-    query: Query,
+    /// The user's words: transforms may rewrite the query for retrieval, but the generator
+    /// answers, and memory records, what was asked.
+    question: String,
     conversation: Option<String>,
     hits: Vec<Hit>,
     citations: Vec<Citation>,
@@ -206,11 +208,12 @@ impl Pipeline {
             }
             _ => Vec::new(),
         };
+        let question = request.query.text.clone();
         let query = self.transformed(request.query, &mut trace).await?;
         let hits = self.retrieve_ranked(&query, &mut trace).await?;
         let Some(_) = inner.generator else {
             return Ok(Prepared {
-                query,
+                question,
                 conversation: request.conversation,
                 hits,
                 citations: Vec::new(),
@@ -222,7 +225,7 @@ impl Pipeline {
         let arranged = inner.arranger.arrange(&query, hits.clone());
         trace.record("arrange", started.elapsed(), Vec::new());
         let started = Instant::now();
-        let messages = inner.prompt.render(&query.text, &arranged, history);
+        let messages = inner.prompt.render(&question, &arranged, history);
         let citations = arranged
             .iter()
             .enumerate()
@@ -234,7 +237,7 @@ impl Pipeline {
             .collect();
         trace.record("prompt", started.elapsed(), Vec::new());
         Ok(Prepared {
-            query,
+            question,
             conversation: request.conversation,
             hits,
             citations,
@@ -299,8 +302,20 @@ impl Pipeline {
             expert_query = query.clone().top_k(depth);
             &expert_query
         };
-        let mut chosen = Vec::with_capacity(routes.len());
+        let mut chosen: Vec<(&Expert, f32)> = Vec::with_capacity(routes.len());
         for route in &routes {
+            if !(route.weight.is_finite() && route.weight >= 0.0) {
+                return Err(Error::component(
+                    "router",
+                    format!(
+                        "weight {} for expert `{}` is not a finite number >= 0",
+                        route.weight, route.expert
+                    ),
+                ));
+            }
+            if chosen.iter().any(|(e, _)| e.name == route.expert) {
+                continue; // a router naming an expert twice still runs it once
+            }
             let expert = inner
                 .experts
                 .iter()
@@ -368,7 +383,7 @@ impl Pipeline {
 
     async fn finish(&self, prep: Prepared, text: String) -> Result<Answer> {
         let Prepared {
-            query,
+            question,
             conversation,
             hits,
             citations,
@@ -381,7 +396,7 @@ impl Pipeline {
             self.inner.generator.is_some(),
         ) {
             let span = tracing::info_span!("ragweave.memory.save");
-            let user = ChatMessage::user(query.text.clone());
+            let user = ChatMessage::user(question);
             let assistant = ChatMessage::assistant(text.clone());
             Stage::new("memory:save", "memory", self.inner.timeouts.memory, span)
                 .run(&mut trace, memory.save(conversation, user, assistant))
@@ -395,5 +410,3 @@ impl Pipeline {
         })
     }
 }
-
-use stage::WithElapsed;
