@@ -70,6 +70,14 @@ async fn every_stage_runs_in_a_span() {
         .unwrap();
     p.ask(AskRequest::new("q").conversation("c")).await.unwrap();
     let seen = names.0.lock().unwrap().clone();
+    names.0.lock().unwrap().clear();
+    let events: Vec<_> = p.ask_stream("q").collect().await;
+    assert!(events.iter().all(|e| e.is_ok()));
+    let streamed = names.0.lock().unwrap().clone();
+    assert!(
+        streamed.iter().any(|s| s == "ragweave.generate"),
+        "streamed generation runs in a span too: {streamed:?}"
+    );
     for span in [
         "ragweave.memory.load",
         "ragweave.transform",

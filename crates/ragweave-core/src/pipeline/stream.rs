@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use futures::stream::BoxStream;
 use serde::Serialize;
+use tracing::Instrument;
 
 use super::{AskRequest, Pipeline, Prepared};
 use crate::answer::Answer;
@@ -34,6 +35,7 @@ enum State {
         text: String,
         started: Instant,
         deadline: Option<(tokio::time::Instant, Duration)>,
+        span: tracing::Span,
     },
     End,
 }
@@ -74,14 +76,11 @@ impl Pipeline {
                             .timeouts
                             .generate
                             .map(|d| (tokio::time::Instant::now() + d, d));
-                        let opened = match deadline {
-                            Some((at, after)) => {
-                                tokio::time::timeout_at(at, generator.stream(request))
-                                    .await
-                                    .unwrap_or_else(|_| Err(timeout(after)))
-                            }
-                            None => generator.stream(request).await,
-                        };
+                        let span = tracing::info_span!("ragweave.generate");
+                        let opened = by_deadline(deadline, generator.stream(request))
+                            .instrument(span.clone())
+                            .await
+                            .and_then(std::convert::identity);
                         match opened {
                             Ok(tokens) => {
                                 state = State::Streaming {
@@ -91,6 +90,7 @@ impl Pipeline {
                                     text: String::new(),
                                     started,
                                     deadline,
+                                    span,
                                 }
                             }
                             Err(e) => return Some((Err(e.in_component("generator")), State::End)),
@@ -103,13 +103,12 @@ impl Pipeline {
                         mut text,
                         started,
                         deadline,
+                        span,
                     } => {
-                        let next = match deadline {
-                            Some((at, after)) => tokio::time::timeout_at(at, tokens.next())
-                                .await
-                                .unwrap_or_else(|_| Some(Err(timeout(after)))),
-                            None => tokens.next().await,
-                        };
+                        let next = by_deadline(deadline, tokens.next())
+                            .instrument(span.clone())
+                            .await
+                            .unwrap_or_else(|e| Some(Err(e)));
                         match next {
                             Some(Ok(piece)) => {
                                 text.push_str(&piece);
@@ -120,6 +119,7 @@ impl Pipeline {
                                     text,
                                     started,
                                     deadline,
+                                    span,
                                 };
                                 return Some((Ok(AskEvent::Token(piece)), state));
                             }
@@ -142,9 +142,18 @@ impl Pipeline {
     }
 }
 
-fn timeout(after: Duration) -> Error {
-    Error::Timeout {
-        stage: "generate".into(),
-        after,
+/// Awaits `fut` unless generation's deadline passes first, which is a timeout error.
+async fn by_deadline<T>(
+    deadline: Option<(tokio::time::Instant, Duration)>,
+    fut: impl std::future::Future<Output = T>,
+) -> Result<T> {
+    match deadline {
+        Some((at, after)) => tokio::time::timeout_at(at, fut)
+            .await
+            .map_err(|_| Error::Timeout {
+                stage: "generate".into(),
+                after,
+            }),
+        None => Ok(fut.await),
     }
 }
