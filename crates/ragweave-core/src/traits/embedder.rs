@@ -88,7 +88,7 @@ pub trait Embedder: Send + Sync {
 
     /// Embeds a single text.
     async fn embed_one(&self, text: &str, input: EmbedInput<'_>) -> Result<Vec<f32>> {
-        let mut out = self.embed(&[text.to_string()], input).await?;
+        let mut out = self.embed_checked(&[text.to_string()], input).await?;
         out.pop()
             .ok_or_else(|| Error::component(self.model_id(), "returned no vector for one input"))
     }
