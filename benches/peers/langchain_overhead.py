@@ -7,15 +7,14 @@ embedding), a pilot router over 3 experts picking the top 2 by mean cosine, the 
 """
 
 import math
-import statistics
-import sys
-import time
 
 from langchain_core.documents import Document
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.runnables import RunnableLambda, RunnableParallel
+
+from timing import QUERY, median_us
 
 DIM = 8
 EXPERTS = ["bm25", "dense", "hybrid"]
@@ -112,16 +111,8 @@ chain = (
 
 
 def main():
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
-    assert chain.invoke("what is the overhead?") == "an answer [1]"
-    for _ in range(200):
-        chain.invoke("what is the overhead?")
-    times = []
-    for _ in range(n):
-        t = time.perf_counter_ns()
-        chain.invoke("what is the overhead?")
-        times.append(time.perf_counter_ns() - t)
-    print(f"{statistics.median(times) / 1000:.1f}")
+    assert chain.invoke(QUERY) == "an answer [1]"
+    print(f"{median_us(chain.invoke):.1f}")
 
 
 if __name__ == "__main__":

@@ -9,9 +9,6 @@ Prints the median microseconds per query.
 """
 
 import math
-import statistics
-import sys
-import time
 from typing import List
 
 from llama_index.core import Settings
@@ -23,6 +20,8 @@ from llama_index.core.postprocessor.types import BaseNodePostprocessor
 from llama_index.core.query_engine import RetrieverQueryEngine, TransformQueryEngine
 from llama_index.core.retrievers import BaseRetriever
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
+
+from timing import QUERY, median_us
 
 DIM = 8
 Settings.llm = MockLLM(max_tokens=4)
@@ -87,17 +86,9 @@ engine = TransformQueryEngine(
 
 
 def main():
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
-    first = engine.query("what is the overhead?")
+    first = engine.query(QUERY)
     assert len(first.source_nodes) == 5, first.source_nodes
-    for _ in range(200):
-        engine.query("what is the overhead?")
-    times = []
-    for _ in range(n):
-        t = time.perf_counter_ns()
-        engine.query("what is the overhead?")
-        times.append(time.perf_counter_ns() - t)
-    print(f"{statistics.median(times) / 1000:.1f}")
+    print(f"{median_us(engine.query):.1f}")
 
 
 if __name__ == "__main__":
