@@ -96,6 +96,22 @@ pub enum Error {
         first: Box<Error>,
     },
 
+    /// A store directory is held by another process (or another handle in this one).
+    #[error("store `{path}` is in use by another process; close it or use another directory")]
+    StoreLocked {
+        /// The store directory.
+        path: String,
+    },
+
+    /// A store directory exists but cannot be read as a store.
+    #[error("store `{path}` is unreadable: {reason}")]
+    StoreCorrupt {
+        /// The store directory or the file in it that failed.
+        path: String,
+        /// What was wrong, and what to do about it.
+        reason: String,
+    },
+
     /// Reading or writing a file failed.
     #[error("I/O error on `{path}`: {source}")]
     Io {
@@ -147,7 +163,7 @@ impl Error {
     /// Whether the same call may succeed if retried.
     pub fn is_transient(&self) -> bool {
         match self {
-            Error::Timeout { .. } => true,
+            Error::Timeout { .. } | Error::StoreLocked { .. } => true,
             Error::Component { transient, .. } => *transient,
             Error::AllExpertsFailed { first, .. } => first.is_transient(),
             Error::Io { source, .. } => matches!(

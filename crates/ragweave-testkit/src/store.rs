@@ -24,7 +24,8 @@ fn batch(doc: &str, n: usize, dim: Option<usize>) -> Vec<EmbeddedChunk> {
 }
 
 /// Checks on an empty store: upsert counts; upserting the same ids again stores nothing
-/// twice; `document_chunk_ids` lists a document's chunks; `delete_document` removes exactly
+/// twice; `document_chunk_ids` lists a document's chunks and `document_ids` the documents;
+/// `delete_chunks` and `delete_document` remove exactly
 /// them; with `dimension`, a batch holding one wrong-length or NaN vector is rejected whole
 /// and leaves the store as it was. `dimension = None` is for text-only stores.
 pub async fn check(store: &dyn ChunkStore, dimension: Option<usize>) -> Report {
@@ -75,6 +76,16 @@ pub async fn check(store: &dyn ChunkStore, dimension: Option<usize>) -> Report {
             Err(e) => Err(e.to_string()),
         },
     );
+    r.check(
+        "document_ids lists every document once",
+        match store.document_ids().await {
+            Ok(mut ids) => {
+                ids.sort();
+                ensure(ids == ["a", "b"], || format!("{ids:?}"))
+            }
+            Err(e) => Err(e.to_string()),
+        },
+    );
     if let Some(dim) = dimension {
         let mut wrong = batch("c", 2, Some(dim));
         wrong[1].vector = Some(vector(dim + 1, 0));
@@ -93,6 +104,23 @@ pub async fn check(store: &dyn ChunkStore, dimension: Option<usize>) -> Report {
             r.check(name, outcome);
         }
     }
+    let delete_chunks = async {
+        let ids = ["b-1".to_string(), "no-such-chunk".to_string()];
+        let removed = store.delete_chunks(&ids).await.map_err(|e| e.to_string())?;
+        ensure(removed == 1, || format!("removed {removed}, expected 1"))?;
+        let n = count().await?;
+        ensure(n == 4, || format!("count {n} after deleting 1 of 5"))?;
+        store
+            .upsert(batch("b", 2, dimension))
+            .await
+            .map_err(|e| e.to_string())?;
+        let n = count().await?;
+        ensure(n == 5, || format!("count {n} after restoring it"))
+    };
+    r.check(
+        "delete_chunks removes exactly the stored ids",
+        delete_chunks.await,
+    );
     let delete = async {
         let removed = store
             .delete_document("a")

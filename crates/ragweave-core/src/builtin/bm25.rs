@@ -364,6 +364,16 @@ impl ChunkStore for Bm25Index {
         Ok(ids.len())
     }
 
+    async fn delete_chunks(&self, chunk_ids: &[String]) -> Result<usize> {
+        let mut inner = self.inner.write().expect("bm25 lock");
+        let removed = chunk_ids
+            .iter()
+            .filter(|id| inner.remove(id).is_some())
+            .count();
+        inner.compact_if_sparse();
+        Ok(removed)
+    }
+
     async fn document_chunk_ids(&self, document_id: &str) -> Result<Vec<String>> {
         let inner = self.inner.read().expect("bm25 lock");
         Ok(inner
@@ -373,6 +383,17 @@ impl ChunkStore for Bm25Index {
             .filter(|d| d.chunk.document_id == document_id)
             .map(|d| d.chunk.id.clone())
             .collect())
+    }
+
+    async fn document_ids(&self) -> Result<Vec<String>> {
+        let inner = self.inner.read().expect("bm25 lock");
+        let ids: std::collections::BTreeSet<&str> = inner
+            .docs
+            .iter()
+            .flatten()
+            .map(|d| d.chunk.document_id.as_str())
+            .collect();
+        Ok(ids.into_iter().map(str::to_string).collect())
     }
 
     async fn count(&self) -> Result<usize> {

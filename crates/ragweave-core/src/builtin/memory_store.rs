@@ -120,6 +120,28 @@ impl InMemoryStore {
             })
             .collect()
     }
+
+    fn remove_where(&self, remove: impl Fn(&Chunk) -> bool) -> usize {
+        let mut inner = self.inner.write().expect("store lock");
+        let before = inner.chunks.len();
+        let Inner {
+            chunks,
+            vectors,
+            by_id,
+        } = &mut *inner;
+        let kept: (Vec<Chunk>, Vec<Vec<f32>>) = std::mem::take(chunks)
+            .into_iter()
+            .zip(std::mem::take(vectors))
+            .filter(|(c, _)| !remove(c))
+            .unzip();
+        (*chunks, *vectors) = kept;
+        *by_id = chunks
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.id.clone(), i))
+            .collect();
+        before - chunks.len()
+    }
 }
 
 #[async_trait]
@@ -146,25 +168,12 @@ impl ChunkStore for InMemoryStore {
     }
 
     async fn delete_document(&self, document_id: &str) -> Result<usize> {
-        let mut inner = self.inner.write().expect("store lock");
-        let before = inner.chunks.len();
-        let Inner {
-            chunks,
-            vectors,
-            by_id,
-        } = &mut *inner;
-        let kept: (Vec<Chunk>, Vec<Vec<f32>>) = std::mem::take(chunks)
-            .into_iter()
-            .zip(std::mem::take(vectors))
-            .filter(|(c, _)| c.document_id != document_id)
-            .unzip();
-        (*chunks, *vectors) = kept;
-        *by_id = chunks
-            .iter()
-            .enumerate()
-            .map(|(i, c)| (c.id.clone(), i))
-            .collect();
-        Ok(before - chunks.len())
+        Ok(self.remove_where(|c| c.document_id == document_id))
+    }
+
+    async fn delete_chunks(&self, chunk_ids: &[String]) -> Result<usize> {
+        let ids: std::collections::HashSet<&str> = chunk_ids.iter().map(String::as_str).collect();
+        Ok(self.remove_where(|c| ids.contains(c.id.as_str())))
     }
 
     async fn document_chunk_ids(&self, document_id: &str) -> Result<Vec<String>> {
@@ -175,6 +184,16 @@ impl ChunkStore for InMemoryStore {
             .filter(|c| c.document_id == document_id)
             .map(|c| c.id.clone())
             .collect())
+    }
+
+    async fn document_ids(&self) -> Result<Vec<String>> {
+        let inner = self.inner.read().expect("store lock");
+        let ids: std::collections::BTreeSet<&str> = inner
+            .chunks
+            .iter()
+            .map(|c| c.document_id.as_str())
+            .collect();
+        Ok(ids.into_iter().map(str::to_string).collect())
     }
 
     async fn count(&self) -> Result<usize> {

@@ -1,10 +1,13 @@
 //! Turns text into dense vectors.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::traits::token_counter::TokenCounter;
 
 /// Whether a text is a query or a document: asymmetric models (bge, e5, LLM-Embedder) embed
 /// the two sides differently.
@@ -54,6 +57,18 @@ pub trait Embedder: Send + Sync {
 
     /// Length of every vector this embedder returns.
     fn dimension(&self) -> usize;
+
+    /// Counts tokens with the model's own tokenizer, so chunkers cut text to what the model
+    /// reads. `None` (the default) lets callers fall back to an estimate.
+    fn token_counter(&self) -> Option<Arc<dyn TokenCounter>> {
+        None
+    }
+
+    /// Longest input, in the model's tokens, that it embeds without truncating; `None` when
+    /// unknown or unlimited.
+    fn max_input_tokens(&self) -> Option<usize> {
+        None
+    }
 
     /// Embeds `texts` in order.
     async fn embed(&self, texts: &[String], input: EmbedInput<'_>) -> Result<Vec<Vec<f32>>>;

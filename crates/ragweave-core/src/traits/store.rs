@@ -17,8 +17,17 @@ pub trait ChunkStore: Send + Sync {
     /// Removes every chunk of `document_id`; returns how many were removed.
     async fn delete_document(&self, document_id: &str) -> Result<usize>;
 
+    /// Removes the chunks with these ids (ids not stored are ignored); returns how many were
+    /// removed. Ingestion writes a changed document's new chunks first and then removes the
+    /// old ones, so a crash in between never leaves the document missing.
+    async fn delete_chunks(&self, chunk_ids: &[String]) -> Result<usize>;
+
     /// Ids of the chunks stored for `document_id`, so ingestion can skip unchanged ones.
     async fn document_chunk_ids(&self, document_id: &str) -> Result<Vec<String>>;
+
+    /// Ids of every document that has chunks stored, so ingestion can remove documents whose
+    /// source is gone.
+    async fn document_ids(&self) -> Result<Vec<String>>;
 
     /// Number of chunks stored.
     async fn count(&self) -> Result<usize>;

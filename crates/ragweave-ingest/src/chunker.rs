@@ -1,0 +1,185 @@
+//! Cutting documents into chunks sized in the embedder's tokens, with content-hash ids.
+
+use std::sync::Arc;
+
+use ragweave_core::{ApproxTokenCounter, Chunk, Error, Result, TokenCounter};
+use sha2::{Digest, Sha256};
+use text_splitter::{ChunkConfig, ChunkSizer, MarkdownSplitter, TextSplitter};
+
+use crate::loader::LoadedDocument;
+
+struct Sizer(Arc<dyn TokenCounter>);
+
+impl ChunkSizer for Sizer {
+    fn size(&self, chunk: &str) -> usize {
+        self.0.count(chunk)
+    }
+}
+
+/// Splits text at semantic boundaries (the `text-splitter` crate: sentences, then words;
+/// headings and blocks first for markdown) into chunks of at most `max_tokens` tokens, each
+/// overlapping the previous by up to `overlap` tokens.
+///
+/// ```
+/// use ragweave_ingest::Chunker;
+/// use ragweave_ingest::loader::LoadedDocument;
+/// use ragweave_core::Document;
+///
+/// let chunker = Chunker::new(8, 2).unwrap();
+/// let doc = LoadedDocument {
+///     document: Document::new("notes.txt", "One short sentence. Another one follows it. And a third."),
+///     markdown: false,
+/// };
+/// let chunks = chunker.chunk(&doc, "");
+/// assert!(chunks.len() > 1);
+/// assert!(chunks.iter().all(|c| c.document_id == "notes.txt"));
+/// ```
+pub struct Chunker {
+    text: TextSplitter<Sizer>,
+    markdown: MarkdownSplitter<Sizer>,
+    max_tokens: usize,
+    overlap: usize,
+}
+
+impl std::fmt::Debug for Chunker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Chunker")
+            .field("max_tokens", &self.max_tokens)
+            .field("overlap", &self.overlap)
+            .finish()
+    }
+}
+
+impl Chunker {
+    /// A chunker counting tokens with [`ApproxTokenCounter`] (about 4 bytes a token).
+    pub fn new(max_tokens: usize, overlap: usize) -> Result<Self> {
+        Self::with_counter(max_tokens, overlap, Arc::new(ApproxTokenCounter))
+    }
+
+    /// A chunker counting tokens with `counter`, normally the embedder's tokenizer
+    /// ([`ragweave_core::Embedder::token_counter`]).
+    pub fn with_counter(
+        max_tokens: usize,
+        overlap: usize,
+        counter: Arc<dyn TokenCounter>,
+    ) -> Result<Self> {
+        if max_tokens == 0 {
+            return Err(Error::config("chunk.max_tokens", "must be at least 1"));
+        }
+        let config = |c: Arc<dyn TokenCounter>| {
+            ChunkConfig::new(max_tokens)
+                .with_overlap(overlap)
+                .map(|cfg| cfg.with_sizer(Sizer(c)))
+                .map_err(|e| {
+                    Error::config(
+                        "chunk.overlap",
+                        format!("{overlap} does not fit max_tokens {max_tokens}: {e}"),
+                    )
+                })
+        };
+        Ok(Self {
+            text: TextSplitter::new(config(counter.clone())?),
+            markdown: MarkdownSplitter::new(config(counter)?),
+            max_tokens,
+            overlap,
+        })
+    }
+
+    /// Chunks one document. Each chunk's id is a UUID made from the SHA-256 of the
+    /// document id, the chunk's position and text, and `version` (the embedder's model id,
+    /// so switching models rewrites every chunk); the same input always gives the same ids.
+    /// Chunk metadata is the document's plus `chunk` (the position, from 0).
+    pub fn chunk(&self, doc: &LoadedDocument, version: &str) -> Vec<Chunk> {
+        let text = doc.document.text.as_str();
+        let pieces: Vec<&str> = if doc.markdown {
+            self.markdown.chunks(text).collect()
+        } else {
+            self.text.chunks(text).collect()
+        };
+        pieces
+            .into_iter()
+            .filter(|p| !p.trim().is_empty())
+            .enumerate()
+            .map(|(i, piece)| {
+                let mut metadata = doc.document.metadata.clone();
+                metadata.insert("chunk".into(), i.into());
+                Chunk {
+                    id: chunk_id(&doc.document.id, i, piece, version),
+                    document_id: doc.document.id.clone(),
+                    text: piece.to_string(),
+                    metadata,
+                }
+            })
+            .collect()
+    }
+}
+
+/// A UUID-formatted content hash.
+pub fn chunk_id(document_id: &str, position: usize, text: &str, version: &str) -> String {
+    let mut h = Sha256::new();
+    for part in [document_id.as_bytes(), text.as_bytes(), version.as_bytes()] {
+        h.update((part.len() as u64).to_le_bytes());
+        h.update(part);
+    }
+    h.update((position as u64).to_le_bytes());
+    let d = h.finalize();
+    let hex: String = d[..16].iter().map(|b| format!("{b:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ragweave_core::Document;
+
+    fn doc(text: &str, markdown: bool) -> LoadedDocument {
+        LoadedDocument {
+            document: Document::new("d", text),
+            markdown,
+        }
+    }
+
+    #[test]
+    fn chunks_respect_the_token_budget_and_ids_are_stable() {
+        let text = "Alpha beta gamma delta. ".repeat(200);
+        let c = Chunker::new(32, 8).unwrap();
+        let a = c.chunk(&doc(&text, false), "m");
+        assert!(a.len() > 10);
+        assert!(a.iter().all(|ch| ApproxTokenCounter.count(&ch.text) <= 32));
+        let b = c.chunk(&doc(&text, false), "m");
+        assert_eq!(a, b);
+        let other = c.chunk(&doc(&text, false), "other-model");
+        assert!(a.iter().zip(&other).all(|(x, y)| x.id != y.id));
+    }
+
+    #[test]
+    fn markdown_splits_at_headings_first() {
+        let text = "# One\n\nfirst section text here.\n\n# Two\n\nsecond section text here.";
+        let c = Chunker::new(12, 0).unwrap();
+        let chunks = c.chunk(&doc(text, true), "");
+        assert_eq!(chunks.len(), 2, "{chunks:?}");
+        assert!(chunks[1].text.starts_with("# Two"));
+        assert_eq!(chunks[1].metadata["chunk"], 1);
+    }
+
+    #[test]
+    fn overlap_larger_than_the_budget_is_a_config_error() {
+        let e = Chunker::new(8, 8).unwrap_err();
+        assert!(e.to_string().contains("chunk.overlap"), "{e}");
+        assert!(Chunker::new(0, 0).is_err());
+    }
+
+    #[test]
+    fn chunk_ids_are_uuids() {
+        let id = chunk_id("d", 0, "t", "");
+        assert_eq!(id.len(), 36);
+        assert_eq!(id.matches('-').count(), 4);
+    }
+}

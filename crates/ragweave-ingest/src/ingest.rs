@@ -1,0 +1,307 @@
+//! Ingesting a directory tree into a store: diffed, batched and resumable.
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use ragweave_core::{Chunk, ChunkStore, EmbedInput, EmbeddedChunk, Embedder, Result};
+
+use crate::chunker::Chunker;
+use crate::error::IngestError;
+use crate::loader::{Loader, SourceFile, list_files};
+
+/// What one ingestion run did.
+#[derive(Debug, Default)]
+pub struct IngestReport {
+    /// Input files read.
+    pub files: usize,
+    /// Documents found in them.
+    pub documents: usize,
+    /// Documents new to the store.
+    pub added: usize,
+    /// Documents whose chunks changed.
+    pub updated: usize,
+    /// Documents already stored exactly as they are now.
+    pub unchanged: usize,
+    /// Documents removed because their source is gone.
+    pub removed: usize,
+    /// Chunks written (embedded and upserted).
+    pub chunks_written: usize,
+    /// Chunks deleted (stale versions and removed documents).
+    pub chunks_deleted: usize,
+    /// Files skipped on purpose (binary, empty, unsupported, links outside the root).
+    pub skipped: Vec<IngestError>,
+    /// Files that could not be ingested; whatever was stored for them is kept.
+    pub failed: Vec<IngestError>,
+    /// Wall time of the run.
+    pub elapsed: Duration,
+}
+
+impl IngestReport {
+    /// Whether the run wrote or deleted anything.
+    pub fn wrote_anything(&self) -> bool {
+        self.chunks_written > 0 || self.chunks_deleted > 0
+    }
+}
+
+/// Writes a directory tree into a [`ChunkStore`], so that the store ends up holding exactly
+/// the chunks of the files there now.
+///
+/// - Chunk ids are content hashes (see [`Chunker::chunk`]), and each document's stored ids
+///   are compared with its new ones: an unchanged document costs no write, a changed one
+///   has its new chunks written and then its old ones deleted, and documents whose file is
+///   gone (within the ingested root) are removed.
+/// - Chunks are embedded and upserted in batches. The store is the only record of
+///   progress, so a run killed at any point resumes on the next: written batches compare
+///   equal and are skipped, the rest are written. Ids are deterministic, so nothing is
+///   stored twice.
+/// - A file that cannot be read is reported in [`IngestReport::failed`] and its stored
+///   documents are left alone.
+pub struct Ingestor {
+    store: Arc<dyn ChunkStore>,
+    embedder: Option<Arc<dyn Embedder>>,
+    chunker: Chunker,
+    loader: Loader,
+    batch_size: usize,
+    progress: bool,
+}
+
+impl std::fmt::Debug for Ingestor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ingestor")
+            .field("chunker", &self.chunker)
+            .field("loader", &self.loader)
+            .field("batch_size", &self.batch_size)
+            .finish()
+    }
+}
+
+impl Ingestor {
+    /// Ingests into `store`, BM25-only (no dense vectors) until [`Ingestor::embedder`] is
+    /// set; chunks of 256 estimated tokens with 32 of overlap, batches of 256 chunks.
+    pub fn new(store: Arc<dyn ChunkStore>) -> Self {
+        Self {
+            store,
+            embedder: None,
+            chunker: Chunker::new(256, 32).expect("valid default chunking"),
+            loader: Loader::default(),
+            batch_size: 256,
+            progress: false,
+        }
+    }
+
+    /// Embeds chunks with `embedder`. Call [`Ingestor::chunker`] after this to size chunks
+    /// with its tokenizer.
+    pub fn embedder(mut self, embedder: Arc<dyn Embedder>) -> Self {
+        self.embedder = Some(embedder);
+        self
+    }
+
+    /// How documents are cut.
+    pub fn chunker(mut self, chunker: Chunker) -> Self {
+        self.chunker = chunker;
+        self
+    }
+
+    /// How files are read (the size limit).
+    pub fn loader(mut self, loader: Loader) -> Self {
+        self.loader = loader;
+        self
+    }
+
+    /// Chunks per embed-and-upsert batch (at least 1).
+    pub fn batch_size(mut self, batch_size: usize) -> Self {
+        self.batch_size = batch_size.max(1);
+        self
+    }
+
+    /// Shows a progress bar with documents per second on stderr (when it is a terminal).
+    pub fn progress(mut self, progress: bool) -> Self {
+        self.progress = progress;
+        self
+    }
+
+    /// Ingests the files under `root` (a directory or one file).
+    ///
+    /// Errors only when the root cannot be listed or the store or embedder fails; problems
+    /// with single files land in the report.
+    pub async fn ingest(&self, root: &Path) -> Result<IngestReport> {
+        let started = Instant::now();
+        let mut report = IngestReport::default();
+        let (files, skipped) = list_files(root)?;
+        report.skipped = skipped;
+        let version = self
+            .embedder
+            .as_ref()
+            .map(|e| e.model_id().to_string())
+            .unwrap_or_default();
+        let stored: HashSet<String> = self.store.document_ids().await?.into_iter().collect();
+        let bar = self.bar(files.len() as u64);
+        let mut batch = Batch::default();
+        let mut seen: HashSet<String> = HashSet::new();
+        // Files whose documents must not be removed though this run produced none of them.
+        let mut kept: Vec<&SourceFile> = Vec::new();
+        for file in &files {
+            let docs = match self.loader.load(file) {
+                Ok(docs) => docs,
+                Err(e) => {
+                    tracing::warn!(file = %file.path.display(), "{e}");
+                    bar.suspend(|| eprintln!("warning: {e}"));
+                    if e.is_skip() {
+                        report.skipped.push(e);
+                    } else {
+                        report.failed.push(e);
+                    }
+                    kept.push(file);
+                    bar.inc(1);
+                    continue;
+                }
+            };
+            report.files += 1;
+            for doc in docs {
+                report.documents += 1;
+                let id = doc.document.id.clone();
+                if !seen.insert(id.clone()) {
+                    continue;
+                }
+                let chunks = self.chunker.chunk(&doc, &version);
+                let old: HashSet<String> = if stored.contains(&id) {
+                    self.store
+                        .document_chunk_ids(&id)
+                        .await?
+                        .into_iter()
+                        .collect()
+                } else {
+                    HashSet::new()
+                };
+                let new: HashSet<&str> = chunks.iter().map(|c| c.id.as_str()).collect();
+                if old.len() == new.len() && old.iter().all(|id| new.contains(id.as_str())) {
+                    report.unchanged += 1;
+                    continue;
+                }
+                if old.is_empty() {
+                    report.added += 1;
+                } else {
+                    report.updated += 1;
+                }
+                batch
+                    .stale
+                    .extend(old.iter().filter(|id| !new.contains(id.as_str())).cloned());
+                batch
+                    .chunks
+                    .extend(chunks.into_iter().filter(|c| !old.contains(&c.id)));
+                if batch.chunks.len() >= self.batch_size {
+                    self.write(&mut batch, &mut report).await?;
+                    bar.set_message(format!("{} chunks written", report.chunks_written));
+                }
+            }
+            bar.inc(1);
+        }
+        self.write(&mut batch, &mut report).await?;
+        // Documents under this root that no file produced any more: their source is gone.
+        let scope = Scope::of(root, &files)?;
+        let mut removed: Vec<&String> = stored
+            .iter()
+            .filter(|d| !seen.contains(*d) && scope.contains(d))
+            .filter(|d| !kept.iter().any(|f| f.owns(d)))
+            .collect();
+        removed.sort();
+        for doc in removed {
+            report.chunks_deleted += self.store.delete_document(doc).await?;
+            report.removed += 1;
+        }
+        bar.finish_and_clear();
+        report.elapsed = started.elapsed();
+        Ok(report)
+    }
+
+    async fn write(&self, batch: &mut Batch, report: &mut IngestReport) -> Result<()> {
+        let chunks = std::mem::take(&mut batch.chunks);
+        for part in chunks.chunks(self.batch_size) {
+            let vectors = match &self.embedder {
+                Some(e) => {
+                    let texts: Vec<String> = part.iter().map(|c| c.text.clone()).collect();
+                    e.embed_checked(&texts, EmbedInput::DOCUMENT)
+                        .await?
+                        .into_iter()
+                        .map(Some)
+                        .collect()
+                }
+                None => vec![None; part.len()],
+            };
+            let embedded: Vec<EmbeddedChunk> = part
+                .iter()
+                .cloned()
+                .zip(vectors)
+                .map(|(chunk, vector)| EmbeddedChunk { chunk, vector })
+                .collect();
+            self.store.upsert(embedded).await?;
+            report.chunks_written += part.len();
+        }
+        // Old versions go only once every new chunk of their documents is stored.
+        let stale = std::mem::take(&mut batch.stale);
+        if !stale.is_empty() {
+            report.chunks_deleted += self.store.delete_chunks(&stale).await?;
+        }
+        Ok(())
+    }
+
+    fn bar(&self, files: u64) -> ProgressBar {
+        if !self.progress {
+            return ProgressBar::hidden();
+        }
+        let bar = ProgressBar::with_draw_target(Some(files), ProgressDrawTarget::stderr());
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} files, {per_sec} {msg}",
+            )
+            .expect("valid progress template"),
+        );
+        bar
+    }
+}
+
+#[derive(Default)]
+struct Batch {
+    chunks: Vec<Chunk>,
+    stale: Vec<String>,
+}
+
+/// Which stored documents a run over one root is responsible for.
+enum Scope {
+    /// Everything named under a directory root: `docs/...`.
+    Directory(String),
+    /// The documents of a single-file root.
+    File(SourceFile),
+    /// A single-file root that was skipped: nothing.
+    Nothing,
+}
+
+impl Scope {
+    fn of(root: &Path, files: &[SourceFile]) -> Result<Self> {
+        if root.is_dir() {
+            let canonical = root
+                .canonicalize()
+                .map_err(|source| IngestError::Unreadable {
+                    path: root.to_path_buf(),
+                    source,
+                })?;
+            let name = canonical
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            return Ok(Scope::Directory(format!("{name}/")));
+        }
+        Ok(files.first().cloned().map_or(Scope::Nothing, Scope::File))
+    }
+
+    fn contains(&self, document_id: &str) -> bool {
+        match self {
+            Scope::Directory(prefix) => document_id.starts_with(prefix.as_str()),
+            Scope::File(file) => file.owns(document_id),
+            Scope::Nothing => false,
+        }
+    }
+}

@@ -1,0 +1,92 @@
+//! ragweave metadata filters as Qdrant payload filters.
+
+use qdrant_edge::external::serde_json::{Value, json};
+use ragweave_core::{Error, Filter, Result};
+
+use crate::payload::META;
+
+/// Translates `filter` into a Qdrant filter on the chunk metadata payload.
+///
+/// Qdrant matches strings, integers and booleans; a filter on another kind of value (a
+/// float, null, an array or an object) is an [`Error::InvalidInput`] at `field`. One
+/// difference from [`Filter::matches`]: where the stored metadata value is an array, Qdrant
+/// matches when any element equals the value.
+pub fn to_qdrant(filter: &Filter, field: &str) -> Result<qdrant_edge::Filter> {
+    let condition = condition(filter, field)?;
+    serde_json::from_value(json!({ "must": [condition] }))
+        .map_err(|e| Error::invalid(field, format!("cannot be expressed in Qdrant: {e}")))
+}
+
+fn value(v: &Value, field: &str) -> Result<Value> {
+    match v {
+        Value::String(_) | Value::Bool(_) => Ok(v.clone()),
+        Value::Number(n) if n.is_i64() => Ok(v.clone()),
+        other => Err(Error::invalid(
+            field,
+            format!("the qdrant-edge store filters on strings, integers and booleans, not {other}"),
+        )),
+    }
+}
+
+/// A condition no point meets: an id among none.
+static NOTHING: std::sync::LazyLock<Value> =
+    std::sync::LazyLock::new(|| json!({"must": [{"has_id": []}]}));
+
+fn key(name: &str, field: &str) -> Result<String> {
+    if name.contains(['"', '\\']) {
+        return Err(Error::invalid(
+            format!("{field}.field"),
+            format!("metadata key {name:?} holds a quote or backslash, which Qdrant paths cannot"),
+        ));
+    }
+    // Quoting keeps dots and brackets in metadata keys from being read as a JSON path.
+    Ok(format!("{META}.\"{name}\""))
+}
+
+fn condition(filter: &Filter, field: &str) -> Result<Value> {
+    Ok(match filter {
+        Filter::Eq {
+            field: name,
+            value: v,
+        } => {
+            json!({"key": key(name, field)?, "match": {"value": value(v, &format!("{field}.value"))?}})
+        }
+        Filter::In {
+            field: name,
+            values,
+        } => {
+            let values = values
+                .iter()
+                .enumerate()
+                .map(|(i, v)| value(v, &format!("{field}.values[{i}]")))
+                .collect::<Result<Vec<_>>>()?;
+            let key = key(name, field)?;
+            let any = |vs: &[Value]| json!({"key": key, "match": {"any": vs}});
+            let strings = values.iter().all(Value::is_string);
+            let integers = values.iter().all(Value::is_i64);
+            if values.is_empty() {
+                // Nothing is in an empty set.
+                NOTHING.clone()
+            } else if strings || integers {
+                any(&values)
+            } else {
+                let each: Vec<Value> = values
+                    .iter()
+                    .map(|v| json!({"key": key, "match": {"value": v}}))
+                    .collect();
+                json!({ "should": each })
+            }
+        }
+        Filter::And(fs) => json!({ "must": children(fs, field)? }),
+        Filter::Or(fs) if fs.is_empty() => NOTHING.clone(),
+        Filter::Or(fs) => json!({ "should": children(fs, field)? }),
+        Filter::Not(f) => json!({ "must_not": [condition(f, &format!("{field}.not"))?] }),
+    })
+}
+
+fn children(fs: &[Filter], field: &str) -> Result<Vec<Value>> {
+    fs.iter()
+        .enumerate()
+        .map(|(i, f)| condition(f, &format!("{field}[{i}]")))
+        .collect()
+}

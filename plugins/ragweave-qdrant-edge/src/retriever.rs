@@ -1,0 +1,277 @@
+//! Searching the store: BM25, dense, or both fused.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use qdrant_edge::{
+    Fusion, NamedQuery, Prefetch, QueryEnum, QueryRequest, ScoredPoint, ScoringQuery,
+    VectorInternal, WithPayloadInterface, WithVector,
+};
+use ragweave_core::algorithms::rrf::{RankedList, Rrf};
+use ragweave_core::{EmbedInput, Embedder, Error, Hit, Query, Result, Retriever};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::filter::to_qdrant;
+use crate::payload::chunk_from_payload;
+use crate::store::{DENSE_VECTOR, EdgeStore, Inner, SPARSE_VECTOR};
+
+/// Which index a search reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SearchMode {
+    /// BM25 over the sparse vector (Qdrant's tokenizer, English stemming and stopwords, IDF
+    /// computed by the engine).
+    #[default]
+    Sparse,
+    /// Cosine similarity over the dense vector.
+    Dense,
+    /// Both, fused by reciprocal rank.
+    Hybrid,
+}
+
+/// Where hybrid results are fused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum HybridFusion {
+    /// In the engine, as a Qdrant server does it: two prefetches and an RRF query.
+    #[default]
+    Engine,
+    /// Two searches fused by ragweave's [`Rrf`] (k = 60), which labels each hit with the
+    /// indexes that found it.
+    Ragweave,
+}
+
+/// A [`Retriever`] over an [`EdgeStore`]. Build it with [`EdgeStore::retriever`].
+///
+/// Dense and hybrid searches take the query vector from [`Query::vector_for`] (a query
+/// transform's vector for this store's model) or else embed the query text with the
+/// embedder given to [`EdgeRetriever::with_embedder`]. The BM25 side searches
+/// [`Query::sparse_text`], so a transform's expansion terms count.
+#[derive(Clone)]
+pub struct EdgeRetriever {
+    store: EdgeStore,
+    mode: SearchMode,
+    fusion: HybridFusion,
+    embedder: Option<Arc<dyn Embedder>>,
+    candidates: usize,
+    name: String,
+}
+
+impl std::fmt::Debug for EdgeRetriever {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EdgeRetriever")
+            .field("store", &self.store)
+            .field("mode", &self.mode)
+            .field("fusion", &self.fusion)
+            .field("candidates", &self.candidates)
+            .finish()
+    }
+}
+
+impl EdgeStore {
+    /// A retriever over this store in `mode`; hits are labelled `qdrant-edge`.
+    pub fn retriever(&self, mode: SearchMode) -> EdgeRetriever {
+        EdgeRetriever {
+            store: self.clone(),
+            mode,
+            fusion: HybridFusion::default(),
+            embedder: None,
+            candidates: 50,
+            name: "qdrant-edge".into(),
+        }
+    }
+}
+
+impl EdgeRetriever {
+    /// Embeds query texts with `embedder`; its `model_id` and dimension must be the store's.
+    pub fn with_embedder(mut self, embedder: Arc<dyn Embedder>) -> Result<Self> {
+        let Some(spec) = self.store.dense() else {
+            return Err(Error::config(
+                "embedder",
+                format!(
+                    "store `{}` holds no dense vectors; ingest with an embedder first",
+                    self.store.path().display()
+                ),
+            ));
+        };
+        if embedder.model_id() != spec.model || embedder.dimension() != spec.dimension {
+            return Err(Error::config(
+                "embedder",
+                format!(
+                    "`{}` ({}-d) is not the model the store was built with, `{}` ({}-d)",
+                    embedder.model_id(),
+                    embedder.dimension(),
+                    spec.model,
+                    spec.dimension
+                ),
+            ));
+        }
+        self.embedder = Some(embedder);
+        Ok(self)
+    }
+
+    /// Where hybrid results are fused.
+    pub fn fusion(mut self, fusion: HybridFusion) -> Self {
+        self.fusion = fusion;
+        self
+    }
+
+    /// How many hits each side of a hybrid search contributes before fusion (at least
+    /// `top_k`; default 50).
+    pub fn candidates(mut self, candidates: usize) -> Self {
+        self.candidates = candidates;
+        self
+    }
+
+    /// The label put on hits.
+    pub fn named(mut self, name: impl Into<String>) -> Self {
+        self.name = name.into();
+        self
+    }
+
+    async fn query_vector(&self, query: &Query) -> Result<Vec<f32>> {
+        let spec = self.store.dense().ok_or_else(|| {
+            Error::config(
+                "mode",
+                format!(
+                    "store `{}` holds no dense vectors, so only sparse search works",
+                    self.store.path().display()
+                ),
+            )
+        })?;
+        if let Some(v) = query.vector_for(&spec.model) {
+            if v.len() != spec.dimension {
+                return Err(Error::DimensionMismatch {
+                    field: "query.vector".into(),
+                    expected: spec.dimension,
+                    actual: v.len(),
+                });
+            }
+            return Ok(v.to_vec());
+        }
+        let embedder = self.embedder.as_ref().ok_or_else(|| {
+            Error::config(
+                "embedder",
+                "dense search needs an embedder for the query, or a query vector from a transform",
+            )
+        })?;
+        embedder.embed_one(&query.text, EmbedInput::QUERY).await
+    }
+}
+
+fn nearest(vector: VectorInternal, using: &str) -> ScoringQuery {
+    ScoringQuery::Vector(QueryEnum::Nearest(NamedQuery {
+        query: vector,
+        using: Some(using.to_string()),
+    }))
+}
+
+fn search(
+    inner: &Inner,
+    scoring: ScoringQuery,
+    prefetches: Vec<Prefetch>,
+    filter: Option<qdrant_edge::Filter>,
+    limit: usize,
+) -> Result<Vec<ScoredPoint>> {
+    inner
+        .shard
+        .query(QueryRequest {
+            prefetches,
+            query: Some(scoring),
+            filter,
+            score_threshold: None,
+            limit,
+            offset: 0,
+            params: None,
+            with_vector: WithVector::Bool(false),
+            with_payload: WithPayloadInterface::Bool(true),
+        })
+        .map_err(|e| Error::component("qdrant-edge", format!("search: {e}")))
+}
+
+fn hits(points: Vec<ScoredPoint>, name: &str) -> Result<Vec<Hit>> {
+    points
+        .into_iter()
+        .map(|p| {
+            let chunk = chunk_from_payload(p.payload.as_ref().map(|p| &p.0))?;
+            Ok(Hit::new(chunk, p.score, name))
+        })
+        .collect()
+}
+
+#[async_trait]
+impl Retriever for EdgeRetriever {
+    async fn retrieve(&self, query: &Query) -> Result<Vec<Hit>> {
+        query.validate()?;
+        let filter = query
+            .filter
+            .as_ref()
+            .map(|f| to_qdrant(f, "query.filter"))
+            .transpose()?;
+        let top_k = query.top_k;
+        let dense = match self.mode {
+            SearchMode::Sparse => None,
+            SearchMode::Dense | SearchMode::Hybrid => Some(self.query_vector(query).await?),
+        };
+        let sparse = match self.mode {
+            SearchMode::Dense => None,
+            SearchMode::Sparse | SearchMode::Hybrid => {
+                let text = query.sparse_text();
+                let v = self.store.inner.bm25.embed_query(&text);
+                // A query of stopwords only has no BM25 terms; it matches nothing.
+                (!v.indices.is_empty()).then_some(v)
+            }
+        };
+        let (mode, fusion, depth, name) = (
+            self.mode,
+            self.fusion,
+            self.candidates.max(top_k),
+            self.name.clone(),
+        );
+        self.store
+            .blocking(move |inner| {
+                let sparse_q = sparse.map(|v| nearest(VectorInternal::Sparse(v), SPARSE_VECTOR));
+                let dense_q = dense.map(|v| nearest(VectorInternal::Dense(v), DENSE_VECTOR));
+                match (mode, sparse_q, dense_q) {
+                    (SearchMode::Hybrid, Some(s), Some(d)) => match fusion {
+                        HybridFusion::Engine => {
+                            let prefetch = |q| Prefetch {
+                                prefetches: vec![],
+                                query: Some(q),
+                                limit: depth,
+                                params: None,
+                                filter: filter.clone(),
+                                score_threshold: None,
+                            };
+                            let rrf = ScoringQuery::Fusion(Fusion::Rrf {
+                                k: 60,
+                                weights: None,
+                            });
+                            let found =
+                                search(inner, rrf, vec![prefetch(s), prefetch(d)], None, top_k)?;
+                            hits(found, &name)
+                        }
+                        HybridFusion::Ragweave => {
+                            let list = |q, label: &str| -> Result<RankedList> {
+                                let found = search(inner, q, vec![], filter.clone(), depth)?;
+                                Ok(RankedList {
+                                    name: label.to_string(),
+                                    weight: 1.0,
+                                    hits: hits(found, label)?,
+                                })
+                            };
+                            let lists = vec![list(s, "bm25")?, list(d, "dense")?];
+                            Ok(Rrf::default().fuse(lists, top_k))
+                        }
+                    },
+                    (_, None, None) => Ok(Vec::new()),
+                    (_, s, d) => {
+                        let q = s.or(d).expect("one side is set");
+                        hits(search(inner, q, vec![], filter, top_k)?, &name)
+                    }
+                }
+            })
+            .await
+    }
+}

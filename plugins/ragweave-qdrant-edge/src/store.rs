@@ -1,0 +1,581 @@
+//! The store: one Qdrant Edge shard in a directory, plus ragweave's manifest and lock.
+
+use std::collections::{BTreeSet, HashMap};
+use std::fs::{File, OpenOptions};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, LazyLock, Mutex, Weak};
+
+use async_trait::async_trait;
+use qdrant_edge::bm25_embed::{EdgeBm25, EdgeBm25Config};
+use qdrant_edge::external::serde_json::{Value, json};
+use qdrant_edge::{
+    CountRequest, CreateIndex, CreateVectorName, DenseVectorConfig, Distance, EdgeConfig,
+    EdgeShard, EdgeSparseVectorParams, EdgeVectorParams, FieldIndexOperations, Filter, Modifier,
+    PayloadFieldSchema, PayloadSchemaType, PointId, PointInsertOperations, PointOperations,
+    PointStruct, ScrollRequest, UpdateOperation, Vector, VectorNameConfig, VectorNameOperations,
+    Vectors, WithPayloadInterface,
+};
+use ragweave_core::{ChunkStore, EmbeddedChunk, Error, Result};
+use serde::{Deserialize, Serialize};
+
+use crate::ids::point_id;
+use crate::payload::{DOC_ID, chunk_from_payload, payload_for};
+
+/// Name of the BM25 sparse vector in the collection.
+pub const SPARSE_VECTOR: &str = "bm25";
+/// Name of the dense vector in the collection.
+pub const DENSE_VECTOR: &str = "dense";
+
+const MANIFEST: &str = "ragweave-store.json";
+const LOCK: &str = "ragweave.lock";
+const EDGE_CONFIG: &str = "edge_config.json";
+const FORMAT: u32 = 1;
+const PAGE: usize = 1024;
+
+/// The dense vector a store holds: which embedder made it, and its length.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DenseSpec {
+    /// The embedder's `model_id`; queries embedded by another model are refused.
+    pub model: String,
+    /// Vector length.
+    pub dimension: usize,
+}
+
+/// How to open a store.
+#[derive(Debug, Clone, Default)]
+pub struct EdgeStoreOptions {
+    /// The dense vector to hold. `None` opens a BM25-only store, or an existing store as it
+    /// is. A store that has no dense vector yet gains one; a store holding another model's
+    /// vectors is refused, since mixing models would make dense search meaningless.
+    pub dense: Option<DenseSpec>,
+}
+
+static OPEN: LazyLock<Mutex<HashMap<PathBuf, Weak<Inner>>>> = LazyLock::new(Default::default);
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Manifest {
+    format: u32,
+    dense: Option<DenseSpec>,
+}
+
+pub(crate) struct Inner {
+    // Field order matters: the shard flushes on drop, before the lock is released.
+    pub(crate) shard: EdgeShard,
+    pub(crate) bm25: EdgeBm25,
+    pub(crate) dense: Option<DenseSpec>,
+    pub(crate) path: PathBuf,
+    _lock: File,
+}
+
+/// The embedded default store: a Qdrant Edge shard on disk holding, per chunk, a BM25
+/// sparse vector, an optional dense vector (cosine) and the chunk as payload.
+///
+/// Cloning is cheap and shares the shard. Every write is flushed to disk before it returns,
+/// so a process killed at any moment loses at most the write in flight, never one that
+/// returned. One process at a time: opening a directory another process holds fails with
+/// [`Error::StoreLocked`]; opens within one process share one handle.
+///
+/// ```no_run
+/// # async fn demo() -> ragweave_core::Result<()> {
+/// use ragweave_core::{Chunk, ChunkStore, EmbeddedChunk, Query, Retriever};
+/// use ragweave_qdrant_edge::{EdgeStore, EdgeStoreOptions, SearchMode};
+///
+/// let store = EdgeStore::open("my-store", EdgeStoreOptions::default())?;
+/// let chunk = Chunk::new("c1", "notes.md", "Qdrant Edge runs in process");
+/// store.upsert(vec![EmbeddedChunk { chunk, vector: None }]).await?;
+/// let hits = store.retriever(SearchMode::Sparse).retrieve(&Query::new("in process")).await?;
+/// assert_eq!(hits[0].chunk.id, "c1");
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct EdgeStore {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for EdgeStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EdgeStore")
+            .field("path", &self.inner.path)
+            .field("dense", &self.inner.dense)
+            .finish()
+    }
+}
+
+fn corrupt(path: &Path, reason: impl Into<String>) -> Error {
+    Error::StoreCorrupt {
+        path: path.display().to_string(),
+        reason: reason.into(),
+    }
+}
+
+fn io(path: &Path, source: std::io::Error) -> Error {
+    Error::Io {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+fn engine(what: &str, e: impl std::fmt::Display) -> Error {
+    Error::component("qdrant-edge", format!("{what}: {e}"))
+}
+
+fn lock(dir: &Path) -> Result<File> {
+    let path = dir.join(LOCK);
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| io(&path, e))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(Error::StoreLocked {
+            path: dir.display().to_string(),
+        }),
+        Err(std::fs::TryLockError::Error(e)) => Err(io(&path, e)),
+    }
+}
+
+fn read_manifest(dir: &Path) -> Result<Option<Manifest>> {
+    let path = dir.join(MANIFEST);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io(&path, e)),
+    };
+    let manifest: Manifest = serde_json::from_str(&text)
+        .map_err(|e| corrupt(&path, format!("not a ragweave store manifest ({e})")))?;
+    if manifest.format != FORMAT {
+        return Err(corrupt(
+            &path,
+            format!(
+                "store format {} is not the format {FORMAT} this build reads",
+                manifest.format
+            ),
+        ));
+    }
+    Ok(Some(manifest))
+}
+
+fn write_manifest(dir: &Path, manifest: &Manifest) -> Result<()> {
+    let path = dir.join(MANIFEST);
+    let tmp = dir.join(format!("{MANIFEST}.tmp"));
+    let text = serde_json::to_string_pretty(manifest).expect("manifest serializes");
+    // Write then rename, so a crash leaves the old manifest or the new one, never half.
+    std::fs::write(&tmp, text).map_err(|e| io(&tmp, e))?;
+    File::open(&tmp)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| io(&tmp, e))?;
+    std::fs::rename(&tmp, &path).map_err(|e| io(&path, e))
+}
+
+fn dense_params(spec: &DenseSpec) -> EdgeVectorParams {
+    EdgeVectorParams::builder(spec.dimension, Distance::Cosine).build()
+}
+
+fn new_shard(dir: &Path, dense: Option<&DenseSpec>) -> Result<EdgeShard> {
+    let mut config = EdgeConfig {
+        sparse_vectors: HashMap::from([(
+            SPARSE_VECTOR.to_string(),
+            EdgeSparseVectorParams {
+                modifier: Some(Modifier::Idf),
+                ..Default::default()
+            },
+        )]),
+        ..Default::default()
+    };
+    if let Some(spec) = dense {
+        config
+            .vectors
+            .insert(DENSE_VECTOR.to_string(), dense_params(spec));
+    }
+    let shard = EdgeShard::new(dir, config).map_err(|e| engine("creating the store", e))?;
+    shard
+        .update(UpdateOperation::FieldIndexOperation(
+            FieldIndexOperations::CreateIndex(CreateIndex {
+                field_name: DOC_ID.try_into().expect("valid json path"),
+                field_schema: Some(PayloadFieldSchema::FieldType(PayloadSchemaType::Keyword)),
+            }),
+        ))
+        .map_err(|e| engine("indexing document ids", e))?;
+    Ok(shard)
+}
+
+fn add_dense(shard: &EdgeShard, spec: &DenseSpec) -> Result<()> {
+    shard
+        .update(UpdateOperation::VectorNameOperation(
+            VectorNameOperations::CreateVectorName(CreateVectorName {
+                vector_name: DENSE_VECTOR.to_string(),
+                config: VectorNameConfig::dense(DenseVectorConfig {
+                    size: spec.dimension,
+                    distance: Distance::Cosine,
+                    multivector_config: None,
+                    datatype: None,
+                }),
+            }),
+        ))
+        .map_err(|e| engine("adding the dense vector", e))
+}
+
+impl EdgeStore {
+    /// Opens the store in `dir`, creating it (and the directory) when absent.
+    ///
+    /// Errors: [`Error::StoreLocked`] when another process has it open;
+    /// [`Error::StoreCorrupt`] when the directory holds something that is not a readable
+    /// store (a non-empty directory without a manifest is refused rather than written into);
+    /// [`Error::Config`] when `options.dense` names another model than the stored vectors.
+    pub fn open(dir: impl AsRef<Path>, options: EdgeStoreOptions) -> Result<Self> {
+        let dir = dir.as_ref();
+        std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+        let key = dir.canonicalize().map_err(|e| io(dir, e))?;
+        // Handles in one process share the shard: two experts may search one store.
+        let mut open = OPEN.lock().expect("open-store table");
+        if let Some(inner) = open.get(&key).and_then(Weak::upgrade) {
+            return match &options.dense {
+                Some(wanted) if inner.dense.as_ref() != Some(wanted) => Err(Error::config(
+                    "store.dense",
+                    format!(
+                        "store `{}` is already open in this process with dense vectors {:?}, \
+                         not {wanted:?}",
+                        dir.display(),
+                        inner.dense
+                    ),
+                )),
+                _ => Ok(Self { inner }),
+            };
+        }
+        let store = Self::open_unshared(dir, options)?;
+        open.retain(|_, weak| weak.strong_count() > 0);
+        open.insert(key, Arc::downgrade(&store.inner));
+        Ok(store)
+    }
+
+    fn open_unshared(dir: &Path, options: EdgeStoreOptions) -> Result<Self> {
+        let lock = lock(dir)?;
+        let manifest = match read_manifest(dir)? {
+            Some(m) => m,
+            None => {
+                let foreign = std::fs::read_dir(dir)
+                    .map_err(|e| io(dir, e))?
+                    .filter_map(|e| e.ok())
+                    .find(|e| e.file_name() != LOCK);
+                if let Some(entry) = foreign {
+                    return Err(corrupt(
+                        dir,
+                        format!(
+                            "the directory is not empty ({}) and has no {MANIFEST}; \
+                             choose an empty or new directory",
+                            entry.file_name().to_string_lossy()
+                        ),
+                    ));
+                }
+                let m = Manifest {
+                    format: FORMAT,
+                    dense: options.dense.clone(),
+                };
+                write_manifest(dir, &m)?;
+                m
+            }
+        };
+        let shard = if dir.join(EDGE_CONFIG).exists() {
+            EdgeShard::load(dir, None).map_err(|e| {
+                corrupt(
+                    dir,
+                    format!("Qdrant Edge cannot load it ({e}); re-ingest into a new directory"),
+                )
+            })?
+        } else {
+            new_shard(dir, manifest.dense.as_ref())?
+        };
+        let dense = match (manifest.dense, options.dense) {
+            (Some(stored), Some(wanted)) if stored != wanted => {
+                return Err(Error::config(
+                    "store.dense",
+                    format!(
+                        "store `{}` holds {}-d vectors of `{}`, but the embedder is `{}` \
+                         ({}-d); ingest into a new store directory to switch models",
+                        dir.display(),
+                        stored.dimension,
+                        stored.model,
+                        wanted.model,
+                        wanted.dimension
+                    ),
+                ));
+            }
+            (None, Some(wanted)) => {
+                add_dense(&shard, &wanted)?;
+                shard.flush();
+                write_manifest(
+                    dir,
+                    &Manifest {
+                        format: FORMAT,
+                        dense: Some(wanted.clone()),
+                    },
+                )?;
+                Some(wanted)
+            }
+            (stored, _) => stored,
+        };
+        let bm25 = EdgeBm25::new(EdgeBm25Config {
+            language: Some("english".into()),
+            ..Default::default()
+        })
+        .map_err(|e| engine("BM25 model", e))?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                shard,
+                bm25,
+                dense,
+                path: dir.to_path_buf(),
+                _lock: lock,
+            }),
+        })
+    }
+
+    /// The directory the store lives in.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// The dense vector this store holds, if any.
+    pub fn dense(&self) -> Option<&DenseSpec> {
+        self.inner.dense.as_ref()
+    }
+
+    /// Runs blocking engine work off the async runtime's worker threads.
+    pub(crate) async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Inner) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || f(&inner))
+            .await
+            .map_err(|e| Error::component("qdrant-edge", format!("worker thread failed: {e}")))?
+    }
+
+    fn validate(&self, chunks: &[EmbeddedChunk]) -> Result<()> {
+        for (i, c) in chunks.iter().enumerate() {
+            if c.chunk.id.is_empty() {
+                return Err(Error::invalid(format!("chunks[{i}].chunk.id"), "is empty"));
+            }
+            let Some(v) = &c.vector else { continue };
+            let Some(spec) = &self.inner.dense else {
+                return Err(Error::invalid(
+                    format!("chunks[{i}].vector"),
+                    "this store holds no dense vectors; open it with EdgeStoreOptions::dense",
+                ));
+            };
+            if v.len() != spec.dimension {
+                return Err(Error::DimensionMismatch {
+                    field: format!("chunks[{i}].vector"),
+                    expected: spec.dimension,
+                    actual: v.len(),
+                });
+            }
+            if let Some(j) = v.iter().position(|x| !x.is_finite()) {
+                return Err(Error::invalid(
+                    format!("chunks[{i}].vector[{j}]"),
+                    format!("{} is not a finite number", v[j]),
+                ));
+            }
+            if v.iter().all(|x| *x == 0.0) {
+                return Err(Error::invalid(
+                    format!("chunks[{i}].vector"),
+                    "is all zeros, which has no cosine direction",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Every stored chunk id with its document id, in point-id order.
+    pub async fn chunk_ids(&self) -> Result<Vec<(String, String)>> {
+        self.blocking(|inner| {
+            let mut out = Vec::new();
+            scroll(inner, None, &["chunk_id", DOC_ID], |payload| {
+                let chunk = payload.get("chunk_id").and_then(Value::as_str);
+                let doc = payload.get(DOC_ID).and_then(Value::as_str);
+                if let (Some(c), Some(d)) = (chunk, doc) {
+                    out.push((c.to_string(), d.to_string()));
+                }
+            })?;
+            Ok(out)
+        })
+        .await
+    }
+
+    /// Fetches stored chunks by id, in the order asked; ids not stored are left out.
+    pub async fn get(&self, ids: &[String]) -> Result<Vec<ragweave_core::Chunk>> {
+        let points: Vec<PointId> = ids.iter().map(|id| point_id(id)).collect();
+        self.blocking(move |inner| {
+            let records = inner
+                .shard
+                .retrieve(&points, Some(WithPayloadInterface::Bool(true)), None)
+                .map_err(|e| engine("retrieve", e))?;
+            records
+                .into_iter()
+                .map(|r| chunk_from_payload(r.payload.as_ref().map(|p| &p.0)))
+                .collect()
+        })
+        .await
+    }
+}
+
+pub(crate) fn doc_filter(document_id: &str) -> Filter {
+    serde_json::from_value(json!({"must": [{"key": DOC_ID, "match": {"value": document_id}}]}))
+        .expect("document filter is valid")
+}
+
+/// Visits the selected payload fields of every point matching `filter`.
+fn scroll(
+    inner: &Inner,
+    filter: Option<Filter>,
+    fields: &[&str],
+    mut visit: impl FnMut(&qdrant_edge::external::serde_json::Map<String, Value>),
+) -> Result<()> {
+    let selector: WithPayloadInterface =
+        serde_json::from_value(json!({ "include": fields })).expect("valid payload selector");
+    let mut offset = None;
+    loop {
+        let (records, next) = inner
+            .shard
+            .scroll(ScrollRequest {
+                offset,
+                limit: Some(PAGE),
+                filter: filter.clone(),
+                with_payload: Some(selector.clone()),
+                with_vector: Default::default(),
+                order_by: None,
+            })
+            .map_err(|e| engine("scroll", e))?;
+        for r in &records {
+            if let Some(p) = &r.payload {
+                visit(&p.0);
+            }
+        }
+        match next {
+            Some(n) => offset = Some(n),
+            None => return Ok(()),
+        }
+    }
+}
+
+fn count(inner: &Inner, filter: Option<Filter>) -> Result<usize> {
+    inner
+        .shard
+        .count(CountRequest {
+            filter,
+            exact: true,
+        })
+        .map_err(|e| engine("count", e))
+}
+
+#[async_trait]
+impl ChunkStore for EdgeStore {
+    async fn upsert(&self, chunks: Vec<EmbeddedChunk>) -> Result<()> {
+        self.validate(&chunks)?;
+        if chunks.is_empty() {
+            return Ok(());
+        }
+        self.blocking(move |inner| {
+            // The last copy of an id wins, as if the batch were applied one by one.
+            let mut by_id: HashMap<PointId, PointStruct> = HashMap::with_capacity(chunks.len());
+            for c in chunks {
+                let mut vectors: Vec<(&str, Vector)> = vec![(
+                    SPARSE_VECTOR,
+                    inner.bm25.embed_document(&c.chunk.text).into(),
+                )];
+                if let Some(v) = c.vector {
+                    vectors.push((DENSE_VECTOR, Vector::new_dense(v)));
+                }
+                let id = point_id(&c.chunk.id);
+                let point =
+                    PointStruct::new(id, Vectors::new_named(vectors), payload_for(&c.chunk));
+                by_id.insert(id, point);
+            }
+            let points = by_id.into_values().map(Into::into).collect();
+            inner
+                .shard
+                .update(UpdateOperation::PointOperation(
+                    PointOperations::UpsertPoints(PointInsertOperations::PointsList(points)),
+                ))
+                .map_err(|e| engine("upsert", e))?;
+            inner.shard.flush();
+            Ok(())
+        })
+        .await
+    }
+
+    async fn delete_document(&self, document_id: &str) -> Result<usize> {
+        let filter = doc_filter(document_id);
+        self.blocking(move |inner| {
+            let n = count(inner, Some(filter.clone()))?;
+            if n > 0 {
+                inner
+                    .shard
+                    .update(UpdateOperation::PointOperation(
+                        PointOperations::DeletePointsByFilter(filter),
+                    ))
+                    .map_err(|e| engine("delete", e))?;
+                inner.shard.flush();
+            }
+            Ok(n)
+        })
+        .await
+    }
+
+    async fn delete_chunks(&self, chunk_ids: &[String]) -> Result<usize> {
+        let ids: Vec<PointId> = chunk_ids.iter().map(|id| point_id(id)).collect();
+        self.blocking(move |inner| {
+            let present = inner
+                .shard
+                .retrieve(&ids, Some(WithPayloadInterface::Bool(false)), None)
+                .map_err(|e| engine("retrieve", e))?;
+            let ids: Vec<PointId> = present.into_iter().map(|r| r.id).collect();
+            if !ids.is_empty() {
+                let n = ids.len();
+                inner
+                    .shard
+                    .update(UpdateOperation::PointOperation(
+                        PointOperations::DeletePoints { ids },
+                    ))
+                    .map_err(|e| engine("delete", e))?;
+                inner.shard.flush();
+                return Ok(n);
+            }
+            Ok(0)
+        })
+        .await
+    }
+
+    async fn document_chunk_ids(&self, document_id: &str) -> Result<Vec<String>> {
+        let filter = doc_filter(document_id);
+        self.blocking(move |inner| {
+            let mut ids = Vec::new();
+            scroll(inner, Some(filter), &["chunk_id"], |p| {
+                if let Some(id) = p.get("chunk_id").and_then(Value::as_str) {
+                    ids.push(id.to_string());
+                }
+            })?;
+            Ok(ids)
+        })
+        .await
+    }
+
+    async fn document_ids(&self) -> Result<Vec<String>> {
+        self.blocking(|inner| {
+            let mut ids = BTreeSet::new();
+            scroll(inner, None, &[DOC_ID], |p| {
+                if let Some(id) = p.get(DOC_ID).and_then(Value::as_str) {
+                    ids.insert(id.to_string());
+                }
+            })?;
+            Ok(ids.into_iter().collect())
+        })
+        .await
+    }
+
+    async fn count(&self) -> Result<usize> {
+        self.blocking(|inner| count(inner, None)).await
+    }
+}

@@ -1,0 +1,405 @@
+//! The Qdrant Edge store on real disk: conformance, persistence, modes, filters, bad input.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+
+use ragweave_core::{Chunk, ChunkStore, EmbeddedChunk, Error, Filter, HashingEmbedder, Query};
+use ragweave_core::{Embedder, Retriever};
+use ragweave_qdrant_edge::{DenseSpec, EdgeStore, EdgeStoreOptions, HybridFusion, SearchMode};
+use serde_json::json;
+
+const DIM: usize = 64;
+
+fn embedder() -> Arc<dyn Embedder> {
+    Arc::new(HashingEmbedder::new(DIM))
+}
+
+fn dense_options() -> EdgeStoreOptions {
+    let e = embedder();
+    EdgeStoreOptions {
+        dense: Some(DenseSpec {
+            model: e.model_id().to_string(),
+            dimension: DIM,
+        }),
+    }
+}
+
+const TEXTS: [(&str, &str, &str); 6] = [
+    (
+        "c1",
+        "rust",
+        "Rust guarantees memory safety without a garbage collector.",
+    ),
+    (
+        "c2",
+        "rust",
+        "Cargo builds Rust crates and resolves their dependencies.",
+    ),
+    ("c3", "db", "Qdrant indexes dense vectors with HNSW graphs."),
+    (
+        "c4",
+        "db",
+        "Sparse vectors store BM25 weights for keyword search.",
+    ),
+    (
+        "c5",
+        "ml",
+        "Transformers embed sentences into dense vectors.",
+    ),
+    (
+        "c6",
+        "ml",
+        "Rerankers score query and passage pairs jointly.",
+    ),
+];
+
+async fn fill(store: &EdgeStore, with_vectors: bool) {
+    let e = embedder();
+    let texts: Vec<String> = TEXTS.iter().map(|t| t.2.to_string()).collect();
+    let vectors = e
+        .embed(&texts, ragweave_core::EmbedInput::DOCUMENT)
+        .await
+        .unwrap();
+    let chunks = TEXTS
+        .iter()
+        .zip(vectors)
+        .map(|((id, topic, text), v)| EmbeddedChunk {
+            chunk: Chunk::new(*id, format!("doc-{topic}"), *text)
+                .with_meta("topic", *topic)
+                .with_meta("year", 2020 + id[1..].parse::<i64>().unwrap()),
+            vector: with_vectors.then_some(v),
+        })
+        .collect();
+    store.upsert(chunks).await.unwrap();
+}
+
+#[tokio::test]
+async fn passes_the_store_suite_with_and_without_dense_vectors() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = EdgeStore::open(dir.path().join("dense"), dense_options()).unwrap();
+    ragweave_testkit::store::check(&store, Some(DIM))
+        .await
+        .assert_passed();
+    let sparse = EdgeStore::open(dir.path().join("sparse"), EdgeStoreOptions::default()).unwrap();
+    ragweave_testkit::store::check(&sparse, None)
+        .await
+        .assert_passed();
+}
+
+#[tokio::test]
+async fn passes_the_retriever_suite_in_every_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = EdgeStore::open(dir.path(), dense_options()).unwrap();
+    fill(&store, true).await;
+    let queries = ["dense vectors", "Rust crates", "keyword search BM25"];
+    let filter = Some(Filter::eq("topic", "db"));
+    for (mode, fusion) in [
+        (SearchMode::Sparse, HybridFusion::Engine),
+        (SearchMode::Dense, HybridFusion::Engine),
+        (SearchMode::Hybrid, HybridFusion::Engine),
+        (SearchMode::Hybrid, HybridFusion::Ragweave),
+    ] {
+        let r = store
+            .retriever(mode)
+            .fusion(fusion)
+            .with_embedder(embedder())
+            .unwrap();
+        let report = ragweave_testkit::retriever::check(&r, &queries, filter.clone()).await;
+        assert!(
+            report.failed.is_empty(),
+            "{mode:?}/{fusion:?}: {:?}",
+            report.failed
+        );
+    }
+}
+
+#[tokio::test]
+async fn each_mode_finds_what_it_should() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = EdgeStore::open(dir.path(), dense_options()).unwrap();
+    fill(&store, true).await;
+    let top = |mode, q: &'static str| {
+        let r = store.retriever(mode).with_embedder(embedder()).unwrap();
+        async move { r.retrieve(&Query::new(q).top_k(3)).await.unwrap() }
+    };
+    // BM25 stems: "crate" matches "crates".
+    assert_eq!(top(SearchMode::Sparse, "crate").await[0].chunk.id, "c2");
+    assert_eq!(
+        top(SearchMode::Dense, "memory safety garbage collector").await[0]
+            .chunk
+            .id,
+        "c1"
+    );
+    let hybrid = store
+        .retriever(SearchMode::Hybrid)
+        .fusion(HybridFusion::Ragweave)
+        .with_embedder(embedder())
+        .unwrap();
+    let hits = hybrid
+        .retrieve(&Query::new("HNSW graphs for dense vectors").top_k(3))
+        .await
+        .unwrap();
+    assert_eq!(hits[0].chunk.id, "c3");
+    assert_eq!(hits[0].retriever, "bm25+dense", "found by both sides");
+    assert_eq!(hits[0].chunk.metadata["topic"], "db");
+    // Stopwords only: no BM25 term, no hit, no error.
+    assert!(top(SearchMode::Sparse, "the of and").await.is_empty());
+}
+
+#[tokio::test]
+async fn metadata_filters_translate_to_payload_filters() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = EdgeStore::open(dir.path(), EdgeStoreOptions::default()).unwrap();
+    fill(&store, false).await;
+    let r = store.retriever(SearchMode::Sparse);
+    let ids = |filter: Filter| {
+        let r = r.clone();
+        async move {
+            let q = Query::new("vectors rust crates search rerankers memory")
+                .top_k(10)
+                .filter(filter);
+            let mut ids: Vec<String> = r
+                .retrieve(&q)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|h| h.chunk.id)
+                .collect();
+            ids.sort();
+            ids
+        }
+    };
+    assert_eq!(ids(Filter::eq("topic", "rust")).await, ["c1", "c2"]);
+    assert_eq!(ids(Filter::eq("year", 2023)).await, ["c3"]);
+    let in_ml_or_db = Filter::In {
+        field: "topic".into(),
+        values: vec![json!("ml"), json!("db")],
+    };
+    assert_eq!(ids(in_ml_or_db).await, ["c3", "c4", "c5", "c6"]);
+    let not_db = Filter::Not(Box::new(Filter::eq("topic", "db")));
+    assert_eq!(ids(not_db).await, ["c1", "c2", "c5", "c6"]);
+    let and = Filter::And(vec![Filter::eq("topic", "ml"), Filter::eq("year", 2026)]);
+    assert_eq!(ids(and).await, ["c6"]);
+    let none = Filter::In {
+        field: "topic".into(),
+        values: vec![],
+    };
+    assert!(ids(none).await.is_empty());
+    let float = Query::new("rust").filter(Filter::eq("score", 0.5));
+    let e = r.retrieve(&float).await.unwrap_err();
+    assert!(
+        matches!(&e, Error::InvalidInput { field, .. } if field == "query.filter.value"),
+        "{e}"
+    );
+}
+
+#[tokio::test]
+async fn reopens_with_everything_there() {
+    let dir = tempfile::tempdir().unwrap();
+    let before = {
+        let store = EdgeStore::open(dir.path(), dense_options()).unwrap();
+        fill(&store, true).await;
+        store
+            .retriever(SearchMode::Hybrid)
+            .with_embedder(embedder())
+            .unwrap()
+            .retrieve(&Query::new("dense vectors").top_k(6))
+            .await
+            .unwrap()
+    };
+    let store = EdgeStore::open(dir.path(), EdgeStoreOptions::default()).unwrap();
+    assert_eq!(store.count().await.unwrap(), 6);
+    assert_eq!(store.dense(), dense_options().dense.as_ref());
+    let after = store
+        .retriever(SearchMode::Hybrid)
+        .with_embedder(embedder())
+        .unwrap()
+        .retrieve(&Query::new("dense vectors").top_k(6))
+        .await
+        .unwrap();
+    assert_eq!(before, after);
+}
+
+#[tokio::test]
+async fn a_bm25_store_gains_a_dense_vector_but_never_switches_models() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = EdgeStore::open(dir.path(), EdgeStoreOptions::default()).unwrap();
+        fill(&store, false).await;
+        assert!(store.dense().is_none());
+        let e = store
+            .retriever(SearchMode::Dense)
+            .with_embedder(embedder())
+            .unwrap_err();
+        assert!(e.to_string().contains("holds no dense vectors"), "{e}");
+    }
+    {
+        let store = EdgeStore::open(dir.path(), dense_options()).unwrap();
+        assert_eq!(
+            store.count().await.unwrap(),
+            6,
+            "adding a vector keeps points"
+        );
+        fill(&store, true).await;
+        let hits = store
+            .retriever(SearchMode::Dense)
+            .with_embedder(embedder())
+            .unwrap()
+            .retrieve(&Query::new("memory safety").top_k(1))
+            .await
+            .unwrap();
+        assert_eq!(hits[0].chunk.id, "c1");
+    }
+    let other = EdgeStoreOptions {
+        dense: Some(DenseSpec {
+            model: "another-model".into(),
+            dimension: 384,
+        }),
+    };
+    let e = EdgeStore::open(dir.path(), other).unwrap_err();
+    assert!(
+        matches!(&e, Error::Config { path, .. } if path == "store.dense"),
+        "{e}"
+    );
+    // Refused without harm.
+    let store = EdgeStore::open(dir.path(), EdgeStoreOptions::default()).unwrap();
+    assert_eq!(store.count().await.unwrap(), 6);
+}
+
+#[tokio::test]
+async fn bad_vectors_are_typed_errors_and_change_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = EdgeStore::open(dir.path(), dense_options()).unwrap();
+    fill(&store, true).await;
+    let good = |id: &str| EmbeddedChunk {
+        chunk: Chunk::new(id, "d", "text"),
+        vector: Some(vec![1.0; DIM]),
+    };
+    let mut wrong = good("x2");
+    wrong.vector = Some(vec![1.0; DIM - 1]);
+    let e = store.upsert(vec![good("x1"), wrong]).await.unwrap_err();
+    assert!(
+        matches!(&e, Error::DimensionMismatch { field, expected: DIM, actual } if field == "chunks[1].vector" && *actual == DIM - 1),
+        "{e}"
+    );
+    let mut nan = good("x2");
+    nan.vector.as_mut().unwrap()[5] = f32::NAN;
+    let e = store.upsert(vec![good("x1"), nan]).await.unwrap_err();
+    assert!(
+        matches!(&e, Error::InvalidInput { field, .. } if field == "chunks[1].vector[5]"),
+        "{e}"
+    );
+    let mut zero = good("x2");
+    zero.vector = Some(vec![0.0; DIM]);
+    assert!(store.upsert(vec![zero]).await.is_err());
+    assert_eq!(store.count().await.unwrap(), 6);
+    let q = Query {
+        vector: Some(ragweave_core::QueryVector {
+            model: embedder().model_id().to_string(),
+            values: vec![1.0; 3],
+        }),
+        ..Query::new("q")
+    };
+    let r = store
+        .retriever(SearchMode::Dense)
+        .with_embedder(embedder())
+        .unwrap();
+    let e = r.retrieve(&q).await.unwrap_err();
+    assert!(matches!(e, Error::DimensionMismatch { .. }), "{e}");
+}
+
+#[tokio::test]
+async fn corrupt_or_foreign_directories_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let foreign = dir.path().join("foreign");
+    std::fs::create_dir_all(&foreign).unwrap();
+    std::fs::write(foreign.join("notes.txt"), "mine").unwrap();
+    let e = EdgeStore::open(&foreign, EdgeStoreOptions::default()).unwrap_err();
+    assert!(matches!(&e, Error::StoreCorrupt { .. }), "{e}");
+    assert_eq!(
+        std::fs::read_to_string(foreign.join("notes.txt")).unwrap(),
+        "mine"
+    );
+
+    let broken = dir.path().join("broken");
+    {
+        let store = EdgeStore::open(&broken, EdgeStoreOptions::default()).unwrap();
+        fill(&store, false).await;
+    }
+    std::fs::write(broken.join("ragweave-store.json"), "{ not json").unwrap();
+    let e = EdgeStore::open(&broken, EdgeStoreOptions::default()).unwrap_err();
+    assert!(
+        matches!(&e, Error::StoreCorrupt { path, .. } if path.ends_with("ragweave-store.json")),
+        "{e}"
+    );
+
+    let segments = dir.path().join("segments");
+    {
+        let store = EdgeStore::open(&segments, EdgeStoreOptions::default()).unwrap();
+        fill(&store, false).await;
+    }
+    std::fs::write(segments.join("edge_config.json"), "garbage").unwrap();
+    let e = EdgeStore::open(&segments, EdgeStoreOptions::default()).unwrap_err();
+    assert!(matches!(&e, Error::StoreCorrupt { .. }), "{e}");
+}
+
+/// Run as a child process by `a_store_held_by_another_process_is_locked`.
+#[tokio::test]
+async fn child_holds_store() {
+    let Ok(path) = std::env::var("RAGWEAVE_TEST_HOLD_STORE") else {
+        return;
+    };
+    let _store = EdgeStore::open(&path, EdgeStoreOptions::default()).unwrap();
+    println!("holding");
+    std::io::stdout().flush().unwrap();
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line).unwrap();
+}
+
+#[tokio::test]
+async fn a_store_held_by_another_process_is_locked() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = EdgeStore::open(dir.path(), EdgeStoreOptions::default()).unwrap();
+        fill(&store, false).await;
+    }
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "child_holds_store",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("RAGWEAVE_TEST_HOLD_STORE", dir.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    while !line.contains("holding") {
+        line.clear();
+        assert!(out.read_line(&mut line).unwrap() > 0, "child exited early");
+    }
+    let e = EdgeStore::open(dir.path(), EdgeStoreOptions::default()).unwrap_err();
+    assert!(matches!(&e, Error::StoreLocked { .. }), "{e}");
+    assert!(e.is_transient());
+    drop(child.stdin.take());
+    assert!(child.wait().unwrap().success());
+    let store = EdgeStore::open(dir.path(), EdgeStoreOptions::default()).unwrap();
+    assert_eq!(
+        store.count().await.unwrap(),
+        6,
+        "the other process lost nothing"
+    );
+}
+
+#[tokio::test]
+async fn opens_in_one_process_share_the_shard() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = EdgeStore::open(dir.path(), EdgeStoreOptions::default()).unwrap();
+    let b = EdgeStore::open(dir.path(), EdgeStoreOptions::default()).unwrap();
+    fill(&a, false).await;
+    assert_eq!(b.count().await.unwrap(), 6);
+}
