@@ -28,3 +28,4 @@ pub mod loader;
 pub use chunker::{Chunker, chunk_id};
 pub use error::IngestError;
 pub use ingest::{IngestReport, Ingestor};
+pub use loader::Loader;

@@ -1,0 +1,299 @@
+//! Ingestion semantics on a real file tree: loaders, diffing, removal, bad files.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use ragweave_core::{
+    Bm25Index, Bm25Params, ChunkStore, EmbeddedChunk, Query, Result, Retriever, async_trait,
+};
+use ragweave_ingest::{IngestError, Ingestor, Loader};
+
+/// Counts the writes that reach the store underneath.
+struct Counting {
+    inner: Arc<Bm25Index>,
+    writes: AtomicUsize,
+}
+
+#[async_trait]
+impl ChunkStore for Counting {
+    async fn upsert(&self, chunks: Vec<EmbeddedChunk>) -> Result<()> {
+        self.writes.fetch_add(1, Ordering::SeqCst);
+        self.inner.upsert(chunks).await
+    }
+    async fn delete_document(&self, document_id: &str) -> Result<usize> {
+        self.writes.fetch_add(1, Ordering::SeqCst);
+        self.inner.delete_document(document_id).await
+    }
+    async fn delete_chunks(&self, chunk_ids: &[String]) -> Result<usize> {
+        self.writes.fetch_add(1, Ordering::SeqCst);
+        self.inner.delete_chunks(chunk_ids).await
+    }
+    async fn document_chunk_ids(&self, document_id: &str) -> Result<Vec<String>> {
+        self.inner.document_chunk_ids(document_id).await
+    }
+    async fn document_ids(&self) -> Result<Vec<String>> {
+        self.inner.document_ids().await
+    }
+    async fn count(&self) -> Result<usize> {
+        self.inner.count().await
+    }
+}
+
+fn counting() -> Arc<Counting> {
+    Arc::new(Counting {
+        inner: Arc::new(Bm25Index::new(Bm25Params::default())),
+        writes: AtomicUsize::new(0),
+    })
+}
+
+fn write(root: &Path, name: &str, text: &str) {
+    let path = root.join(name);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+fn tree(root: &Path) {
+    write(
+        root,
+        "guide.md",
+        "# Install\n\nRun cargo install ragweave-cli.\n\n# Use\n\nAsk questions with ragweave ask.",
+    );
+    write(
+        root,
+        "notes/plain.txt",
+        "Plain text about the pilot router.",
+    );
+    write(
+        root,
+        "corpus.jsonl",
+        "{\"_id\": \"d1\", \"title\": \"Zinc\", \"text\": \"Zinc deficiency impairs immunity.\"}\n\
+         {\"_id\": \"d2\", \"title\": \"\", \"text\": \"Vitamin D and bone density.\"}\n",
+    );
+    write(
+        root,
+        "page.html",
+        "<html><head><title>t</title></head><body><h1>Edge</h1><p>Qdrant Edge runs in process.</p></body></html>",
+    );
+}
+
+#[tokio::test]
+async fn ingests_every_kind_and_searches_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("kb");
+    tree(&root);
+    let store = counting();
+    let report = Ingestor::new(store.clone()).ingest(&root).await.unwrap();
+    assert_eq!(report.files, 4, "{report:?}");
+    assert_eq!(report.documents, 5);
+    assert_eq!(report.added, 5);
+    assert!(
+        report.failed.is_empty() && report.skipped.is_empty(),
+        "{report:?}"
+    );
+    let mut docs = store.document_ids().await.unwrap();
+    docs.sort();
+    assert_eq!(
+        docs,
+        [
+            "kb/corpus.jsonl#d1",
+            "kb/corpus.jsonl#d2",
+            "kb/guide.md",
+            "kb/notes/plain.txt",
+            "kb/page.html"
+        ]
+    );
+    let hits = store
+        .inner
+        .retrieve(&Query::new("zinc immunity").top_k(1))
+        .await
+        .unwrap();
+    assert_eq!(hits[0].chunk.document_id, "kb/corpus.jsonl#d1");
+    assert_eq!(hits[0].chunk.metadata["source"], "kb/corpus.jsonl");
+    assert_eq!(hits[0].chunk.metadata["title"], "Zinc");
+    assert!(
+        hits[0].chunk.text.starts_with("Zinc\n\n"),
+        "title is indexed"
+    );
+    let html = store
+        .inner
+        .retrieve(&Query::new("process").top_k(1))
+        .await
+        .unwrap();
+    assert!(!html[0].chunk.text.contains('<'), "{}", html[0].chunk.text);
+}
+
+#[tokio::test]
+async fn reingesting_unchanged_input_performs_zero_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("kb");
+    tree(&root);
+    let store = counting();
+    let ingestor = Ingestor::new(store.clone()).batch_size(2);
+    let first = ingestor.ingest(&root).await.unwrap();
+    assert!(first.wrote_anything());
+    let count = store.count().await.unwrap();
+    let writes = store.writes.load(Ordering::SeqCst);
+    assert!(writes > 1, "batches of 2 chunks need several upserts");
+    let again = ingestor.ingest(&root).await.unwrap();
+    assert_eq!(store.writes.load(Ordering::SeqCst), writes, "{again:?}");
+    assert!(!again.wrote_anything());
+    assert_eq!(again.unchanged, 5);
+    assert_eq!(store.count().await.unwrap(), count);
+}
+
+#[tokio::test]
+async fn changed_and_deleted_files_replace_and_remove_their_chunks() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("kb");
+    tree(&root);
+    // A document outside this root must survive ingesting it.
+    let store = counting();
+    let other = dir.path().join("other.txt");
+    std::fs::write(&other, "another root entirely").unwrap();
+    let ingestor = Ingestor::new(store.clone());
+    ingestor.ingest(&other).await.unwrap();
+    ingestor.ingest(&root).await.unwrap();
+    let old = store
+        .document_chunk_ids("kb/notes/plain.txt")
+        .await
+        .unwrap();
+
+    write(
+        &root,
+        "notes/plain.txt",
+        "Rewritten: the router picks experts.",
+    );
+    std::fs::remove_file(root.join("page.html")).unwrap();
+    write(
+        &root,
+        "corpus.jsonl",
+        "{\"_id\": \"d1\", \"title\": \"Zinc\", \"text\": \"Zinc deficiency impairs immunity.\"}\n",
+    );
+    let report = ingestor.ingest(&root).await.unwrap();
+    assert_eq!(report.updated, 1, "{report:?}");
+    assert_eq!(report.removed, 2, "page.html and corpus d2: {report:?}");
+    assert_eq!(report.unchanged, 2);
+    let new = store
+        .document_chunk_ids("kb/notes/plain.txt")
+        .await
+        .unwrap();
+    assert_eq!(new.len(), 1);
+    assert!(!old.contains(&new[0]), "a changed text gets a new id");
+    let mut docs = store.document_ids().await.unwrap();
+    docs.sort();
+    assert_eq!(
+        docs,
+        [
+            "kb/corpus.jsonl#d1",
+            "kb/guide.md",
+            "kb/notes/plain.txt",
+            "other.txt"
+        ]
+    );
+    let hits = store
+        .inner
+        .retrieve(&Query::new("router experts").top_k(5))
+        .await
+        .unwrap();
+    assert!(hits.iter().all(|h| !h.chunk.text.contains("Plain text")));
+}
+
+#[tokio::test]
+async fn bad_files_are_typed_problems_and_lose_nothing_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("kb");
+    tree(&root);
+    let store = counting();
+    let ingestor = Ingestor::new(store.clone());
+    ingestor.ingest(&root).await.unwrap();
+    let before = store.count().await.unwrap();
+
+    // The ingested guide becomes invalid UTF-8: reported, and its chunks are kept.
+    std::fs::write(root.join("guide.md"), b"# Install\n\xff\xfe broken").unwrap();
+    write(&root, "empty.txt", "");
+    std::fs::write(root.join("image.txt"), b"PNG\0\0\0binary").unwrap();
+    write(&root, "data.bin", "unsupported type");
+    write(
+        &root,
+        "broken.jsonl",
+        "{\"_id\": \"x\", \"text\": \"ok\"}\n{not json}\n",
+    );
+    let big = std::fs::File::create(root.join("big.txt")).unwrap();
+    big.set_len(50 << 20).unwrap();
+    std::os::unix::fs::symlink("/etc/hostname", root.join("escape.txt")).unwrap();
+    let outside = dir.path().join("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    std::fs::write(outside.join("secret.txt"), "secret").unwrap();
+    std::os::unix::fs::symlink(&outside, root.join("linked-dir")).unwrap();
+    std::os::unix::fs::symlink(root.join("notes"), root.join("notes-link")).unwrap();
+
+    let report = ingestor.ingest(&root).await.unwrap();
+    let find = |name: &str| {
+        report
+            .failed
+            .iter()
+            .chain(&report.skipped)
+            .find(|e| e.path().ends_with(name))
+            .unwrap_or_else(|| panic!("no problem reported for {name}: {report:?}"))
+    };
+    assert!(matches!(
+        find("guide.md"),
+        IngestError::InvalidUtf8 { offset: 10, .. }
+    ));
+    assert!(matches!(find("empty.txt"), IngestError::Empty { .. }));
+    assert!(matches!(find("image.txt"), IngestError::Binary { .. }));
+    assert!(matches!(find("data.bin"), IngestError::Unsupported { .. }));
+    assert!(matches!(
+        find("broken.jsonl"),
+        IngestError::Malformed { line: Some(2), .. }
+    ));
+    assert!(matches!(find("big.txt"), IngestError::TooLarge { bytes, .. } if *bytes == 50 << 20));
+    assert!(matches!(
+        find("escape.txt"),
+        IngestError::OutsideRoot { .. }
+    ));
+    assert!(matches!(
+        find("secret.txt"),
+        IngestError::OutsideRoot { .. }
+    ));
+    assert_eq!(
+        report.failed.len(),
+        3,
+        "utf-8, malformed, too large: {report:?}"
+    );
+    let message = find("big.txt").to_string();
+    assert!(
+        message.contains("big.txt") && message.contains("limit"),
+        "{message}"
+    );
+
+    // Nothing stored was lost; a link inside the root is followed.
+    assert!(
+        !store
+            .document_chunk_ids("kb/guide.md")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        !store
+            .document_chunk_ids("kb/notes-link/plain.txt")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(store.count().await.unwrap(), before + 1);
+
+    // A higher limit reads the large file (it is all NUL bytes: binary).
+    let loose = Ingestor::new(store.clone()).loader(Loader {
+        max_file_bytes: 64 << 20,
+    });
+    let report = loose.ingest(&root).await.unwrap();
+    assert!(
+        report
+            .skipped
+            .iter()
+            .any(|e| matches!(e, IngestError::Binary { path } if path.ends_with("big.txt")))
+    );
+}
