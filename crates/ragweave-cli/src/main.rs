@@ -6,6 +6,10 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use ragweave::config::PipelineConfig;
 
+mod ask;
+mod ingest;
+mod store;
+
 /// ragweave: plugin-based RAG orchestration.
 #[derive(Parser)]
 #[command(name = "ragweave", version, about)]
@@ -23,16 +27,11 @@ enum Command {
         /// The config file (.toml or .json).
         config: PathBuf,
     },
-    /// Ingest files into a store (not in this build yet).
-    Ingest {
-        /// File or directory to ingest.
-        path: PathBuf,
-    },
-    /// Ask a question (not in this build yet).
-    Ask {
-        /// The question.
-        question: String,
-    },
+    /// Ingest files into a store; unchanged files cost nothing, an interrupted run resumes.
+    Ingest(ingest::IngestArgs),
+    /// Ask a question: an answer with citations, or the retrieved passages when no generator
+    /// is configured.
+    Ask(ask::AskArgs),
     /// Evaluate pipelines on a BEIR dataset (not in this build yet).
     Eval,
     /// Serve a pipeline over HTTP (not in this build yet).
@@ -63,12 +62,28 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Command::Ingest { .. } | Command::Ask { .. } | Command::Eval | Command::Serve => {
+        Command::Ingest(args) => block_on(ingest::run(args)),
+        Command::Ask(args) => block_on(ask::run(args)),
+        Command::Eval | Command::Serve => {
             eprintln!(
                 "error: this subcommand is not in this build of ragweave yet; \
                  `schema` and `validate` are"
             );
             ExitCode::from(2)
+        }
+    }
+}
+
+fn block_on(work: impl Future<Output = ragweave::Result<ExitCode>>) -> ExitCode {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime starts");
+    match runtime.block_on(work) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
         }
     }
 }

@@ -148,7 +148,6 @@ impl Ingestor {
                 Ok(docs) => docs,
                 Err(e) => {
                     tracing::warn!(file = %file.path.display(), "{e}");
-                    bar.suspend(|| eprintln!("warning: {e}"));
                     if e.is_skip() {
                         report.skipped.push(e);
                     } else {

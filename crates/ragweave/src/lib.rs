@@ -20,9 +20,20 @@
 
 pub use ragweave_core::*;
 
+/// Ingestion: loaders, chunkers, resumable writes (feature `ingest`).
+#[cfg(feature = "ingest")]
+pub use ragweave_ingest as ingest;
+/// The embedded default store on Qdrant Edge (feature `qdrant-edge`).
+#[cfg(feature = "qdrant-edge")]
+pub use ragweave_qdrant_edge as qdrant_edge;
+
 /// A registry with ragweave-core's components and those of every enabled plugin feature.
 pub fn registry() -> config::Registry {
-    config::Registry::with_builtins()
+    #[allow(unused_mut)]
+    let mut registry = config::Registry::with_builtins();
+    #[cfg(feature = "qdrant-edge")]
+    ragweave_qdrant_edge::register(&mut registry);
+    registry
 }
 
 // The README's example compiles as a doctest, so it cannot drift from the API.

@@ -1,0 +1,104 @@
+//! `ragweave ask`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+use ragweave::{Answer, Query, Result};
+
+use crate::store::{LoadedConfig, default_store};
+
+/// Arguments of `ragweave ask`.
+#[derive(Args)]
+pub struct AskArgs {
+    /// The question.
+    question: String,
+    /// Store directory, used when the config has no experts
+    /// [default: $RAGWEAVE_STORE or .ragweave/store].
+    #[arg(long)]
+    store: Option<PathBuf>,
+    /// Pipeline config (TOML or JSON): experts, embedders, a generator.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// How many passages to retrieve.
+    #[arg(long, default_value_t = 5)]
+    top_k: usize,
+    /// Print the answer, citations, hits and trace as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+pub async fn run(args: AskArgs) -> Result<ExitCode> {
+    let registry = ragweave::registry();
+    let mut loaded = LoadedConfig::read(args.config.as_deref(), &registry)?;
+    let store = args.store.clone().unwrap_or_else(default_store);
+    loaded.ensure_expert(&store)?;
+    let pipeline = loaded.config.build(&registry, &loaded.base).await?;
+    let answer = pipeline
+        .ask(Query::new(args.question.as_str()).top_k(args.top_k))
+        .await?;
+    let generated = pipeline.has_generator();
+    if args.json {
+        let mut value = serde_json::to_value(&answer).expect("answers serialize");
+        value["question"] = args.question.clone().into();
+        value["generated"] = generated.into();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&value).expect("JSON prints")
+        );
+    } else if generated {
+        print_answer(&answer);
+    } else {
+        print_passages(&answer, &registry.kinds("generator"));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn source(hit: &ragweave::Hit) -> String {
+    // A file's documents are named `file#id` (JSONL lines); that names the passage best.
+    let source = &hit.chunk.document_id;
+    match hit.chunk.metadata.get("chunk") {
+        Some(n) => format!("{source}, chunk {n}"),
+        None => source.to_string(),
+    }
+}
+
+fn print_answer(answer: &Answer) {
+    println!("{}\n", answer.text.trim());
+    println!("Sources:");
+    for c in &answer.citations {
+        let hit = answer.hits.iter().find(|h| h.chunk.id == c.chunk_id);
+        let label = hit.map(source).unwrap_or_else(|| c.document_id.clone());
+        println!("  [{}] {label}", c.index);
+    }
+}
+
+fn print_passages(answer: &Answer, generators: &[String]) {
+    if answer.hits.is_empty() {
+        println!("No passage matched.");
+    }
+    for (i, hit) in answer.hits.iter().enumerate() {
+        println!("[{}] {} (score {:.3})", i + 1, source(hit), hit.score);
+        let text: String = hit
+            .chunk
+            .text
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        let shown: String = text.chars().take(400).collect();
+        let more = if shown.len() < text.len() { " ..." } else { "" };
+        println!("    {shown}{more}\n");
+    }
+    let kinds = if generators.is_empty() {
+        "this build registers no generator kind yet; the llama.cpp, mistral.rs and \
+         OpenAI-compatible plugins add them"
+            .to_string()
+    } else {
+        format!("generator kinds in this build: {}", generators.join(", "))
+    };
+    eprintln!(
+        "No generator is configured, so these are the retrieved passages. To get an answer, \
+         pass --config with a [generators.<name>] entry and `generator = \"<name>\"` \
+         ({kinds}; `ragweave schema` lists every option)."
+    );
+}

@@ -1,0 +1,267 @@
+//! `ragweave ingest` and `ragweave ask` as a user runs them, on the project's docs and on
+//! SciFact, including ingestion killed with SIGKILL part-way.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use ragweave::qdrant_edge::{EdgeStore, EdgeStoreOptions, SearchMode};
+use ragweave::{ChunkStore, Query, Retriever, ndcg_at_k};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn ragweave(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ragweave"))
+        .args(args)
+        .current_dir(repo())
+        .output()
+        .expect("ragweave runs")
+}
+
+fn ok(out: Output) -> String {
+    assert!(
+        out.status.success(),
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn scifact() -> PathBuf {
+    let dir = std::env::var_os("RAGWEAVE_DATASETS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join("../shared/datasets"))
+        .join("scifact");
+    assert!(
+        dir.join("corpus.jsonl").exists(),
+        "SciFact not found at {} (set RAGWEAVE_DATASETS to the datasets folder)",
+        dir.display()
+    );
+    dir
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[test]
+fn ask_cites_passages_from_the_ingested_docs() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let out = ok(ragweave(&[
+        "ingest",
+        "docs",
+        "--store",
+        s(&store),
+        "--quiet",
+    ]));
+    assert!(out.contains("added"), "{out}");
+    let out = ragweave(&[
+        "ask",
+        "how does the router choose experts?",
+        "--store",
+        s(&store),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    let stdout = ok(out);
+    assert!(stdout.starts_with("[1] docs/"), "{stdout}");
+    assert!(stdout.contains("pilot"), "{stdout}");
+    assert!(stderr.contains("No generator is configured"), "{stderr}");
+    assert!(stderr.contains("--config"), "{stderr}");
+
+    let json = ok(ragweave(&[
+        "ask",
+        "how does the router choose experts?",
+        "--store",
+        s(&store),
+        "--json",
+        "--top-k",
+        "2",
+    ]));
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["generated"], false);
+    let hits = v["hits"].as_array().unwrap();
+    assert!(!hits.is_empty() && hits.len() <= 2);
+    assert!(
+        hits[0]["chunk"]["metadata"]["source"]
+            .as_str()
+            .unwrap()
+            .starts_with("docs/")
+    );
+}
+
+#[test]
+fn ask_without_a_store_says_how_to_make_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = ragweave(&["ask", "anything", "--store", s(&dir.path().join("none"))]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("ragweave ingest"), "{err}");
+}
+
+#[test]
+fn ingest_refuses_a_store_another_process_holds() {
+    let dir = tempfile::tempdir().unwrap();
+    let held = EdgeStore::open(dir.path(), EdgeStoreOptions::default()).unwrap();
+    let out = ragweave(&["ingest", "docs", "--store", s(dir.path()), "--quiet"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("in use by another process"), "{err}");
+    drop(held);
+}
+
+fn qrels(dir: &Path) -> Vec<(String, HashMap<String, f32>)> {
+    let mut rel: HashMap<String, HashMap<String, f32>> = HashMap::new();
+    let tsv = std::fs::read_to_string(dir.join("qrels/test.tsv")).unwrap();
+    for line in tsv.lines().skip(1) {
+        let f: Vec<&str> = line.split('\t').collect();
+        rel.entry(f[0].into())
+            .or_default()
+            .insert(f[1].into(), f[2].parse().unwrap());
+    }
+    std::fs::read_to_string(dir.join("queries.jsonl"))
+        .unwrap()
+        .lines()
+        .filter_map(|line| {
+            let q: serde_json::Value = serde_json::from_str(line).unwrap();
+            let judged = rel.get(q["_id"].as_str().unwrap())?;
+            Some((q["text"].as_str().unwrap().to_string(), judged.clone()))
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn scifact_ingests_and_retrieves_with_engine_bm25() {
+    let data = scifact();
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let corpus = data.join("corpus.jsonl");
+    let out = ok(ragweave(&[
+        "ingest",
+        s(&corpus),
+        "--store",
+        s(&store),
+        "--quiet",
+    ]));
+    assert!(out.contains("5183 documents (5183 added"), "{out}");
+    let again = ok(ragweave(&[
+        "ingest",
+        s(&corpus),
+        "--store",
+        s(&store),
+        "--quiet",
+    ]));
+    assert!(again.contains("5183 unchanged") && again.contains("0 chunks written, 0 deleted"));
+
+    let store = EdgeStore::open(&store, EdgeStoreOptions::default()).unwrap();
+    assert_eq!(store.document_ids().await.unwrap().len(), 5183);
+    let bm25 = store.retriever(SearchMode::Sparse);
+    let test = qrels(&data);
+    assert_eq!(test.len(), 300);
+    let mut sum = 0.0;
+    for (text, rel) in &test {
+        // Chunks of one document share its id; a document counts at its best chunk.
+        let hits = bm25
+            .retrieve(&Query::new(text.as_str()).top_k(30))
+            .await
+            .unwrap();
+        let docs: Vec<&str> = hits
+            .iter()
+            .map(|h| h.chunk.document_id.trim_start_matches("corpus.jsonl#"))
+            .collect();
+        sum += ndcg_at_k(&docs, rel, 10);
+    }
+    let ndcg = sum / test.len() as f64;
+    println!("SciFact nDCG@10, Qdrant Edge BM25 over ingested chunks: {ndcg:.4}");
+    // Published BEIR BM25 on SciFact: 0.665.
+    assert!(ndcg > 0.60, "nDCG@10 {ndcg}");
+}
+
+async fn snapshot(path: &Path) -> (usize, Vec<String>, Vec<Vec<String>>) {
+    let store = EdgeStore::open(path, EdgeStoreOptions::default()).unwrap();
+    let count = store.count().await.unwrap();
+    let ids: Vec<String> = store
+        .chunk_ids()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(c, _)| c)
+        .collect();
+    let r = store.retriever(SearchMode::Sparse);
+    let mut tops = Vec::new();
+    for q in [
+        "vitamin D bone density",
+        "zinc immunity",
+        "tumor suppressor p53",
+    ] {
+        let hits = r.retrieve(&Query::new(q).top_k(5)).await.unwrap();
+        tops.push(hits.into_iter().map(|h| h.chunk.id).collect());
+    }
+    (count, ids, tops)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn killed_ingestion_resumes_with_no_duplicate_and_no_loss() {
+    let corpus = scifact().join("corpus.jsonl");
+    let dir = tempfile::tempdir().unwrap();
+    let clean = dir.path().join("clean");
+    ok(ragweave(&[
+        "ingest",
+        s(&corpus),
+        "--store",
+        s(&clean),
+        "--quiet",
+    ]));
+    let (total, mut clean_ids, clean_tops) = snapshot(&clean).await;
+    clean_ids.sort();
+
+    let killed = dir.path().join("killed");
+    let mut partial = Vec::new();
+    for delay_ms in [250u64, 500, 800, 1100, 1400] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_ragweave"))
+            .args(["ingest", s(&corpus), "--store", s(&killed), "--quiet"])
+            .args(["--batch", "64"])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        // SIGKILL: no destructor, no flush, no unlock.
+        child.kill().unwrap();
+        let status = child.wait().unwrap();
+        if status.success() {
+            break;
+        }
+        let (count, _, _) = snapshot(&killed).await;
+        partial.push(count);
+    }
+    println!("chunks stored after each kill: {partial:?} of {total}");
+    let midway: HashSet<usize> = partial
+        .iter()
+        .copied()
+        .filter(|n| *n > 0 && *n < total)
+        .collect();
+    assert!(
+        midway.len() >= 2,
+        "kills must land mid-ingestion at least twice: {partial:?} of {total}"
+    );
+    let out = ok(ragweave(&[
+        "ingest",
+        s(&corpus),
+        "--store",
+        s(&killed),
+        "--quiet",
+    ]));
+    assert!(out.contains("0 deleted"), "{out}");
+    let (count, mut ids, tops) = snapshot(&killed).await;
+    assert_eq!(count, total);
+    let unique: HashSet<&String> = ids.iter().collect();
+    assert_eq!(unique.len(), ids.len(), "duplicate chunk ids");
+    ids.sort();
+    assert_eq!(ids, clean_ids, "the same chunks as an uninterrupted run");
+    assert_eq!(tops, clean_tops, "searches as an uninterrupted run");
+}
