@@ -26,7 +26,7 @@ start=$(date +%s.%N)
 "$CARGO_TARGET_DIR/debug/ragweave" ingest "$DATA/corpus.jsonl" --store "$OUT/store" --quiet > "$OUT/ingest.txt"
 end=$(date +%s.%N)
 
-"$BENCH" hybrid "$N" "$D" > "$OUT/hybrid.jsonl"
+"$BENCH" hybrid "$N" "$D" "$DATA/corpus.jsonl" "$DATA/queries.jsonl" > "$OUT/hybrid.jsonl"
 
 python3 - "$OUT" "$start" "$end" <<'PY'
 import json, re, statistics, sys

@@ -70,7 +70,7 @@ impl LoadedConfig {
         if !self.config.experts.is_empty() {
             return Ok(());
         }
-        if !store.join("ragweave-store.json").exists() {
+        if !EdgeStore::exists(store) {
             return Err(Error::NotFound {
                 what: "store",
                 name: format!(

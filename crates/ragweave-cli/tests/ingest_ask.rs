@@ -265,3 +265,54 @@ async fn killed_ingestion_resumes_with_no_duplicate_and_no_loss() {
     assert_eq!(ids, clean_ids, "the same chunks as an uninterrupted run");
     assert_eq!(tops, clean_tops, "searches as an uninterrupted run");
 }
+
+#[test]
+fn a_configured_embedder_makes_ingestion_and_search_hybrid() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("pipeline.toml");
+    std::fs::write(
+        &config,
+        r#"
+[embedders.hash]
+kind = "hashing"
+dimension = 128
+
+[experts.docs]
+kind = "qdrant_edge"
+path = "store"
+embedder = "hash"
+fusion = "ragweave"
+"#,
+    )
+    .unwrap();
+    let out = ragweave(&["ask", "pilot router", "--config", s(&config)]);
+    assert!(!out.status.success(), "no store yet");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("ragweave ingest"));
+
+    let out = ok(ragweave(&[
+        "ingest",
+        "docs",
+        "--config",
+        s(&config),
+        "--quiet",
+    ]));
+    assert!(out.contains("hybrid: BM25 + hashing-128"), "{out}");
+    let json = ok(ragweave(&[
+        "ask",
+        "how does the router choose experts?",
+        "--config",
+        s(&config),
+        "--json",
+    ]));
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let labels: Vec<&str> = v["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["retriever"].as_str().unwrap())
+        .collect();
+    assert!(
+        labels.contains(&"bm25+dense"),
+        "both sides found the best passages: {labels:?}"
+    );
+}

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! store_bench bm25 <corpus.jsonl> <queries.jsonl> <qrels.tsv>   # index + search SciFact
-//! store_bench hybrid <chunks> <dim>                             # hybrid latency p50/p99
+//! store_bench hybrid <chunks> <dim> <corpus.jsonl> <queries.jsonl>  # hybrid p50/p99
 //! ```
 //! Prints one JSON object per measurement.
 
@@ -114,19 +114,15 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
-async fn hybrid(n: usize, dim: usize) {
-    const WORDS: &[&str] = &[
-        "protein", "cell", "gene", "tumor", "vitamin", "immune", "receptor", "insulin", "brain",
-        "virus", "bone", "kinase", "mutation", "therapy", "dose", "risk", "cohort", "signal",
-        "membrane", "enzyme", "blood", "liver", "neuron", "muscle", "heart", "lung", "skin",
-        "stem", "rna", "dna", "zinc", "iron", "sleep", "diet", "age", "sex", "trial", "mouse",
-    ];
-    let text = |i: usize| -> String {
-        (0..40)
-            .map(|j| WORDS[(i * 7 + j * 13 + (i * j) % 11) % WORDS.len()])
-            .collect::<Vec<_>>()
-            .join(" ")
-    };
+async fn hybrid(n: usize, dim: usize, corpus_path: &str, queries_path: &str) {
+    // Real text, cycled to `n` chunks, so BM25 posting lists have a real term distribution;
+    // random vectors, since search cost does not depend on their values.
+    let docs = corpus(corpus_path);
+    let text = |i: usize| docs[i % docs.len()].1.clone();
+    let queries: Vec<String> = lines(queries_path)
+        .into_iter()
+        .map(|q| q["text"].as_str().unwrap().to_string())
+        .collect();
     let dir = tempfile::tempdir().unwrap();
     let spec = DenseSpec {
         model: "random".into(),
@@ -134,6 +130,7 @@ async fn hybrid(n: usize, dim: usize) {
     };
     let store = EdgeStore::open(dir.path(), EdgeStoreOptions { dense: Some(spec) }).unwrap();
     let started = Instant::now();
+    let mut batch_ms = Vec::new();
     for start in (0..n).step_by(1000) {
         let batch = (start..(start + 1000).min(n))
             .map(|i| EmbeddedChunk {
@@ -141,9 +138,12 @@ async fn hybrid(n: usize, dim: usize) {
                 vector: Some(vector(i as u64, dim)),
             })
             .collect();
+        let t = Instant::now();
         store.upsert(batch).await.unwrap();
+        batch_ms.push(t.elapsed().as_secs_f64() * 1e3);
     }
     let ingest_s = started.elapsed().as_secs_f64();
+    let queries = &queries;
     let measure = |label: &'static str| {
         let store = store.clone();
         async move {
@@ -157,7 +157,7 @@ async fn hybrid(n: usize, dim: usize) {
                         model: "random".into(),
                         values: vector(1_000_000 + q, dim),
                     }),
-                    ..Query::new(text(q as usize * 31 + 5)[..60].to_string()).top_k(10)
+                    ..Query::new(queries[q as usize % queries.len()].as_str()).top_k(10)
                 };
                 let t = Instant::now();
                 let hits = r.retrieve(&query).await.unwrap();
@@ -181,6 +181,7 @@ async fn hybrid(n: usize, dim: usize) {
         "{}",
         json!({"system": "ragweave-qdrant-edge", "chunks": n, "dim": dim,
                "ingest_s": ingest_s, "ingest_chunks_per_s": n as f64 / ingest_s,
+               "first_batch_ms": batch_ms.first(), "last_batch_ms": batch_ms.last(),
                "optimize_s": optimize_s, "count": store.count().await.unwrap()})
     );
 }
@@ -195,9 +196,14 @@ async fn main() {
         .as_slice()
     {
         ["bm25", corpus, queries, qrels] => bm25(corpus, queries, qrels).await,
-        ["hybrid", n, dim] => hybrid(n.parse().unwrap(), dim.parse().unwrap()).await,
+        ["hybrid", n, dim, corpus, queries] => {
+            hybrid(n.parse().unwrap(), dim.parse().unwrap(), corpus, queries).await
+        }
         _ => {
-            eprintln!("usage: store_bench bm25 <corpus> <queries> <qrels> | hybrid <n> <dim>");
+            eprintln!(
+                "usage: store_bench bm25 <corpus> <queries> <qrels> \
+                 | hybrid <n> <dim> <corpus> <queries>"
+            );
             std::process::exit(2);
         }
     }

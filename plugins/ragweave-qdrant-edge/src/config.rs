@@ -72,7 +72,20 @@ impl ComponentConfig for EdgeRetrieverConfig {
             model: e.model_id().to_string(),
             dimension: e.dimension(),
         });
-        let store = EdgeStore::open(ctx.resolve(&self.path), EdgeStoreOptions { dense })?;
+        let path = ctx.resolve(&self.path);
+        // Searching a store nobody ingested into is a mistake worth naming, not an empty list.
+        if !EdgeStore::exists(&path) {
+            return Err(Error::NotFound {
+                what: "store",
+                name: format!(
+                    "{} (at {}.path; run `ragweave ingest <files> --store {}` first)",
+                    path.display(),
+                    ctx.path(),
+                    path.display()
+                ),
+            });
+        }
+        let store = EdgeStore::open(&path, EdgeStoreOptions { dense })?;
         let mut retriever = store
             .retriever(mode)
             .fusion(self.fusion)

@@ -332,6 +332,11 @@ impl EdgeStore {
         })
     }
 
+    /// Whether `dir` holds a store (its manifest), without opening or locking it.
+    pub fn exists(dir: impl AsRef<Path>) -> bool {
+        dir.as_ref().join(MANIFEST).is_file()
+    }
+
     /// The directory the store lives in.
     pub fn path(&self) -> &Path {
         &self.inner.path
