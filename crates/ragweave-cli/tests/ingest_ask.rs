@@ -33,16 +33,7 @@ fn ok(out: Output) -> String {
 }
 
 fn scifact() -> PathBuf {
-    let dir = std::env::var_os("RAGWEAVE_DATASETS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo().join("../shared/datasets"))
-        .join("scifact");
-    assert!(
-        dir.join("corpus.jsonl").exists(),
-        "SciFact not found at {} (set RAGWEAVE_DATASETS to the datasets folder)",
-        dir.display()
-    );
-    dir
+    ragweave_testkit::datasets::dataset("scifact")
 }
 
 fn s(p: &Path) -> &str {
@@ -116,14 +107,7 @@ fn ingest_refuses_a_store_another_process_holds() {
 }
 
 fn qrels(dir: &Path) -> Vec<(String, HashMap<String, f32>)> {
-    let mut rel: HashMap<String, HashMap<String, f32>> = HashMap::new();
-    let tsv = std::fs::read_to_string(dir.join("qrels/test.tsv")).unwrap();
-    for line in tsv.lines().skip(1) {
-        let f: Vec<&str> = line.split('\t').collect();
-        rel.entry(f[0].into())
-            .or_default()
-            .insert(f[1].into(), f[2].parse().unwrap());
-    }
+    let rel = ragweave_testkit::datasets::test_qrels(dir);
     std::fs::read_to_string(dir.join("queries.jsonl"))
         .unwrap()
         .lines()

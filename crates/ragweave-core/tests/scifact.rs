@@ -12,18 +12,7 @@ use ragweave_core::{
 };
 
 fn dataset() -> PathBuf {
-    let dir = std::env::var_os("RAGWEAVE_DATASETS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/datasets")
-        })
-        .join("scifact");
-    assert!(
-        dir.join("corpus.jsonl").exists(),
-        "SciFact not found at {} (set RAGWEAVE_DATASETS to the datasets folder)",
-        dir.display()
-    );
-    dir
+    ragweave_testkit::datasets::dataset("scifact")
 }
 
 struct Split {
@@ -34,15 +23,7 @@ struct Split {
 /// Test queries judged by qrels/test.tsv; training queries labelled by their evidence
 /// documents (the `metadata` keys), never a test query.
 fn queries(dir: &std::path::Path) -> Split {
-    let mut qrels: HashMap<String, HashMap<String, f32>> = HashMap::new();
-    let tsv = std::fs::read_to_string(dir.join("qrels/test.tsv")).unwrap();
-    for line in tsv.lines().skip(1) {
-        let f: Vec<&str> = line.split('\t').collect();
-        qrels
-            .entry(f[0].into())
-            .or_default()
-            .insert(f[1].into(), f[2].parse().unwrap());
-    }
+    let qrels = ragweave_testkit::datasets::test_qrels(dir);
     let mut split = Split {
         test: Vec::new(),
         train: Vec::new(),

@@ -15,6 +15,7 @@
 
 #![warn(missing_docs)]
 
+pub mod datasets;
 pub mod embedder;
 pub mod fixtures;
 pub mod generator;
