@@ -40,6 +40,14 @@ pub struct IngestReport {
 }
 
 impl IngestReport {
+    fn status(&self, files: usize) -> String {
+        let done = self.files + self.failed.len() + self.skipped.len();
+        format!(
+            "file {done}/{files}, {} chunks written",
+            self.chunks_written
+        )
+    }
+
     /// Whether the run wrote or deleted anything.
     pub fn wrote_anything(&self) -> bool {
         self.chunks_written > 0 || self.chunks_deleted > 0
@@ -138,7 +146,7 @@ impl Ingestor {
             .map(|e| e.model_id().to_string())
             .unwrap_or_default();
         let stored: HashSet<String> = self.store.document_ids().await?.into_iter().collect();
-        let bar = self.bar(files.len() as u64);
+        let bar = self.bar();
         let mut batch = Batch::default();
         let mut seen: HashSet<String> = HashSet::new();
         // Files whose documents must not be removed though this run produced none of them.
@@ -154,13 +162,14 @@ impl Ingestor {
                         report.failed.push(e);
                     }
                     kept.push(file);
-                    bar.inc(1);
                     continue;
                 }
             };
             report.files += 1;
+            bar.set_message(report.status(files.len()));
             for doc in docs {
                 report.documents += 1;
+                bar.inc(1);
                 let id = doc.document.id.clone();
                 if !seen.insert(id.clone()) {
                     continue;
@@ -193,10 +202,9 @@ impl Ingestor {
                     .extend(chunks.into_iter().filter(|c| !old.contains(&c.id)));
                 if batch.chunks.len() >= self.batch_size {
                     self.write(&mut batch, &mut report).await?;
-                    bar.set_message(format!("{} chunks written", report.chunks_written));
+                    bar.set_message(report.status(files.len()));
                 }
             }
-            bar.inc(1);
         }
         self.write(&mut batch, &mut report).await?;
         // Documents under this root that no file produced any more: their source is gone.
@@ -247,17 +255,19 @@ impl Ingestor {
         Ok(())
     }
 
-    fn bar(&self, files: u64) -> ProgressBar {
+    /// Counts documents, since a JSONL file's count is known only once it is read.
+    fn bar(&self) -> ProgressBar {
         if !self.progress {
             return ProgressBar::hidden();
         }
-        let bar = ProgressBar::with_draw_target(Some(files), ProgressDrawTarget::stderr());
+        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
         bar.set_style(
             ProgressStyle::with_template(
-                "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} files, {per_sec} {msg}",
+                "{spinner} [{elapsed_precise}] {pos} documents, {per_sec} ({msg})",
             )
             .expect("valid progress template"),
         );
+        bar.enable_steady_tick(Duration::from_millis(200));
         bar
     }
 }
