@@ -138,8 +138,12 @@ impl Ingestor {
     pub async fn ingest(&self, root: &Path) -> Result<IngestReport> {
         let started = Instant::now();
         let mut report = IngestReport::default();
-        let (files, skipped) = list_files(root)?;
-        report.skipped = skipped;
+        let listing = list_files(root)?;
+        let files = listing.files;
+        report.skipped = listing.skipped;
+        report.failed = listing.failed;
+        // An entry that could not be listed may hold stored documents; keep every one.
+        let listed_all = report.failed.is_empty();
         let version = self
             .embedder
             .as_ref()
@@ -211,7 +215,7 @@ impl Ingestor {
         let scope = Scope::of(root, &files)?;
         let mut removed: Vec<&String> = stored
             .iter()
-            .filter(|d| !seen.contains(*d) && scope.contains(d))
+            .filter(|d| listed_all && !seen.contains(*d) && scope.contains(d))
             .filter(|d| !kept.iter().any(|f| f.owns(d)))
             .collect();
         removed.sort();

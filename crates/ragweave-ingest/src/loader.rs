@@ -70,13 +70,24 @@ pub struct LoadedDocument {
     pub markdown: bool,
 }
 
-/// Lists the files under `root` (or `root` itself when it is a file), sorted by name.
+/// The files found under a root, and the entries left out.
+#[derive(Debug, Default)]
+pub struct Listing {
+    /// Files to read, sorted by name.
+    pub files: Vec<SourceFile>,
+    /// Entries left out on purpose ([`IngestError::is_skip`]).
+    pub skipped: Vec<IngestError>,
+    /// Entries that could not be listed (a dangling link, an unreadable directory).
+    pub failed: Vec<IngestError>,
+}
+
+/// Lists the files under `root` (or `root` itself when it is a file).
 ///
 /// Hidden entries (a name starting with `.`) are left out, which keeps a store directory
 /// inside the root from being ingested. Symlinks are followed only when they resolve inside
 /// the root; others come back as [`IngestError::OutsideRoot`], and files of an unknown type
 /// as [`IngestError::Unsupported`], both skips.
-pub fn list_files(root: &Path) -> Result<(Vec<SourceFile>, Vec<IngestError>), IngestError> {
+pub fn list_files(root: &Path) -> Result<Listing, IngestError> {
     let unreadable = |source| IngestError::Unreadable {
         path: root.to_path_buf(),
         source,
@@ -86,8 +97,7 @@ pub fn list_files(root: &Path) -> Result<(Vec<SourceFile>, Vec<IngestError>), In
         .parent()
         .unwrap_or(&canonical_root)
         .to_path_buf();
-    let mut files = Vec::new();
-    let mut skipped = Vec::new();
+    let mut listing = Listing::default();
     let walker = WalkDir::new(root)
         .follow_links(true)
         .sort_by_file_name()
@@ -101,7 +111,9 @@ pub fn list_files(root: &Path) -> Result<(Vec<SourceFile>, Vec<IngestError>), In
                 let source = e
                     .into_io_error()
                     .unwrap_or_else(|| std::io::Error::other("filesystem loop"));
-                skipped.push(IngestError::Unreadable { path, source });
+                listing
+                    .failed
+                    .push(IngestError::Unreadable { path, source });
                 continue;
             }
         };
@@ -112,16 +124,18 @@ pub fn list_files(root: &Path) -> Result<(Vec<SourceFile>, Vec<IngestError>), In
         let real = match path.canonicalize() {
             Ok(real) => real,
             Err(source) => {
-                skipped.push(IngestError::Unreadable { path, source });
+                listing
+                    .failed
+                    .push(IngestError::Unreadable { path, source });
                 continue;
             }
         };
         if !real.starts_with(&canonical_root) {
-            skipped.push(IngestError::OutsideRoot { path });
+            listing.skipped.push(IngestError::OutsideRoot { path });
             continue;
         }
         let Some(kind) = FileKind::of(&path) else {
-            skipped.push(IngestError::Unsupported { path });
+            listing.skipped.push(IngestError::Unsupported { path });
             continue;
         };
         // Named by where it sits under the root, not where a link inside the root leads.
@@ -138,9 +152,9 @@ pub fn list_files(root: &Path) -> Result<(Vec<SourceFile>, Vec<IngestError>), In
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or(name);
         }
-        files.push(SourceFile { path, name, kind });
+        listing.files.push(SourceFile { path, name, kind });
     }
-    Ok((files, skipped))
+    Ok(listing)
 }
 
 /// Reads files into documents, refusing those over a size limit.

@@ -222,6 +222,9 @@ async fn bad_files_are_typed_problems_and_lose_nothing_stored() {
     let big = std::fs::File::create(root.join("big.txt")).unwrap();
     big.set_len(50 << 20).unwrap();
     std::os::unix::fs::symlink("/etc/hostname", root.join("escape.txt")).unwrap();
+    std::fs::remove_file(root.join("page.html")).unwrap();
+    // Root reads any permission bits, so a dangling link stands in for an unreadable file.
+    std::os::unix::fs::symlink(root.join("vanished.txt"), root.join("gone.txt")).unwrap();
     let outside = dir.path().join("outside");
     std::fs::create_dir_all(&outside).unwrap();
     std::fs::write(outside.join("secret.txt"), "secret").unwrap();
@@ -257,10 +260,11 @@ async fn bad_files_are_typed_problems_and_lose_nothing_stored() {
         find("secret.txt"),
         IngestError::OutsideRoot { .. }
     ));
+    assert!(matches!(find("gone.txt"), IngestError::Unreadable { .. }));
     assert_eq!(
         report.failed.len(),
-        3,
-        "utf-8, malformed, too large: {report:?}"
+        4,
+        "utf-8, malformed, too large, unreadable: {report:?}"
     );
     let message = find("big.txt").to_string();
     assert!(
@@ -284,6 +288,19 @@ async fn bad_files_are_typed_problems_and_lose_nothing_stored() {
             .is_empty()
     );
     assert_eq!(store.count().await.unwrap(), before + 1);
+    // While an entry cannot be listed, documents whose file is gone are kept: the entry
+    // might be theirs. Once everything lists, they go.
+    assert_eq!(report.removed, 0);
+    std::fs::remove_file(root.join("gone.txt")).unwrap();
+    let report = ingestor.ingest(&root).await.unwrap();
+    assert_eq!(report.removed, 1, "{report:?}");
+    assert!(
+        store
+            .document_chunk_ids("kb/page.html")
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     // A higher limit reads the large file (it is all NUL bytes: binary).
     let loose = Ingestor::new(store.clone()).loader(Loader {
