@@ -303,7 +303,10 @@ impl EdgeStore {
                 ));
             }
             (None, Some(wanted)) => {
-                add_dense(&shard, &wanted)?;
+                // A crash after adding the vector but before the manifest leaves it there.
+                if !shard.config().vectors.contains_key(DENSE_VECTOR) {
+                    add_dense(&shard, &wanted)?;
+                }
                 shard.flush();
                 write_manifest(
                     dir,

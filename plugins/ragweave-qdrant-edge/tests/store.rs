@@ -403,3 +403,33 @@ async fn opens_in_one_process_share_the_shard() {
     fill(&a, false).await;
     assert_eq!(b.count().await.unwrap(), 6);
 }
+
+#[tokio::test]
+async fn a_crash_between_adding_the_dense_vector_and_the_manifest_heals() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = EdgeStore::open(dir.path(), dense_options()).unwrap();
+        fill(&store, true).await;
+    }
+    // As if killed after the engine added the vector but before the manifest said so.
+    std::fs::write(
+        dir.path().join("ragweave-store.json"),
+        r#"{"format": 1, "dense": null}"#,
+    )
+    .unwrap();
+    let store = EdgeStore::open(dir.path(), dense_options()).unwrap();
+    assert_eq!(store.dense(), dense_options().dense.as_ref());
+    assert_eq!(store.count().await.unwrap(), 6);
+    let hits = store
+        .retriever(SearchMode::Dense)
+        .with_embedder(embedder())
+        .unwrap()
+        .retrieve(&Query::new("memory safety garbage collector").top_k(1))
+        .await
+        .unwrap();
+    assert_eq!(
+        hits.first().map(|h| h.chunk.id.as_str()),
+        Some("c1"),
+        "vectors kept"
+    );
+}
