@@ -38,3 +38,20 @@ pub fn test_qrels(dir: &Path) -> Qrels {
     }
     qrels
 }
+
+/// The queries of `dir/queries.jsonl` that have test judgements, as `(id, text)` in file order.
+pub fn test_queries(dir: &Path) -> Vec<(String, String)> {
+    let qrels = test_qrels(dir);
+    let path = dir.join("queries.jsonl");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .filter_map(|line| {
+            let q: serde_json::Value = serde_json::from_str(line).expect("a JSON query line");
+            let id = q["_id"].as_str().expect("a query `_id`").to_string();
+            let text = q["text"].as_str().expect("a query `text`").to_string();
+            qrels.contains_key(&id).then_some((id, text))
+        })
+        .collect()
+}

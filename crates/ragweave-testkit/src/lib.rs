@@ -20,6 +20,7 @@ pub mod embedder;
 pub mod fixtures;
 pub mod generator;
 pub mod memory;
+pub mod models;
 pub mod reranker;
 pub mod retriever;
 pub mod store;

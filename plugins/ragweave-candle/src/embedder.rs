@@ -1,0 +1,300 @@
+//! Sentence embeddings from a BERT-family model.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use candle_core::DType;
+use ragweave_core::{EmbedInput, Embedder, Error, InputKind, Result, TokenCounter};
+use tokenizers::{Encoding, Tokenizer};
+
+use crate::bert::{batch_tensors, l2_normalize};
+use crate::error::CandleError;
+use crate::files::ModelFiles;
+use crate::model::LoadedModel;
+use crate::options::{Accelerator, Precision};
+use crate::pooling::Pooling;
+use crate::prompts::Prompts;
+
+/// How to load and run a [`CandleEmbedder`]; `Default` is fp32 on the CPU with the model's
+/// own pooling, prompts and length limit.
+#[derive(Debug, Clone)]
+pub struct CandleEmbedderOptions {
+    /// Number format; `Precision::Bf16` trades a little accuracy for speed where the
+    /// hardware has bf16 arithmetic.
+    pub precision: Precision,
+    /// CPU or GPU.
+    pub accelerator: Accelerator,
+    /// Texts per forward pass; each batch is padded to its longest text.
+    pub batch_size: usize,
+    /// Longest input in tokens (longer ones are truncated); default: the model's.
+    pub max_length: Option<usize>,
+    /// Overrides the model's pooling.
+    pub pooling: Option<Pooling>,
+    /// Prefix before queries; default: the model's prompt (see [`crate`] docs).
+    pub query_prefix: Option<String>,
+    /// Prefix before documents; default: the model's prompt.
+    pub document_prefix: Option<String>,
+    /// L2-normalise vectors (for cosine search); default true.
+    pub normalize: bool,
+    /// The id stores record for these vectors; default: the model's name.
+    pub model_id: Option<String>,
+    /// Hub revision, for hub ids.
+    pub revision: Option<String>,
+}
+
+impl Default for CandleEmbedderOptions {
+    fn default() -> Self {
+        Self {
+            precision: Precision::F32,
+            accelerator: Accelerator::Cpu,
+            batch_size: 32,
+            max_length: None,
+            pooling: None,
+            query_prefix: None,
+            document_prefix: None,
+            normalize: true,
+            model_id: None,
+            revision: None,
+        }
+    }
+}
+
+/// A BERT-family sentence embedder (all-MiniLM-L6-v2, bge, e5, gte) running on candle.
+///
+/// ```no_run
+/// use ragweave_candle::{CandleEmbedder, CandleEmbedderOptions};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let embedder = CandleEmbedder::load("models/all-MiniLM-L6-v2", CandleEmbedderOptions::default())?;
+/// let vectors = embedder.embed_blocking(&["hello".to_string()], ragweave_core::EmbedInput::QUERY)?;
+/// assert_eq!(vectors[0].len(), 384);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct CandleEmbedder {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    model: LoadedModel,
+    pooling: Pooling,
+    prompts: Prompts,
+    normalize: bool,
+    batch_size: usize,
+    model_id: String,
+    counter: Arc<ModelTokenCounter>,
+}
+
+impl CandleEmbedder {
+    /// Loads a model from a local directory or a hub id (downloaded once into the hub cache).
+    pub fn load(model: &str, options: CandleEmbedderOptions) -> Result<Self, CandleError> {
+        let files = ModelFiles::resolve(model, options.revision.as_deref())?;
+        Self::from_files(&files, options)
+    }
+
+    /// Loads a model from files already found.
+    pub fn from_files(
+        files: &ModelFiles,
+        options: CandleEmbedderOptions,
+    ) -> Result<Self, CandleError> {
+        if options.batch_size == 0 {
+            return Err(CandleError::Option {
+                option: "batch_size",
+                reason: "must be at least 1".into(),
+            });
+        }
+        let model = LoadedModel::load(
+            files,
+            options.precision,
+            options.accelerator,
+            options.max_length,
+        )?;
+        let pooling = match options.pooling {
+            Some(p) => p,
+            None => Pooling::of_model(files)?,
+        };
+        let defaults = Prompts::of_model(files);
+        let prompts = Prompts {
+            query: options.query_prefix.unwrap_or(defaults.query),
+            document: options.document_prefix.unwrap_or(defaults.document),
+        };
+        let mut counting = model.tokenizer.clone();
+        counting
+            .with_truncation(None)
+            .map_err(|e| crate::error::bad_file(&files.tokenizer, e))?;
+        let model_id = options.model_id.unwrap_or_else(|| {
+            // The last segment, so a hub id and a local copy of it name the same vectors.
+            files.name.rsplit('/').next().unwrap_or(&files.name).to_string()
+        });
+        Ok(Self {
+            inner: Arc::new(Inner {
+                model,
+                pooling,
+                prompts,
+                normalize: options.normalize,
+                batch_size: options.batch_size,
+                model_id,
+                counter: Arc::new(ModelTokenCounter {
+                    tokenizer: counting,
+                }),
+            }),
+        })
+    }
+
+    /// The pooling in use.
+    pub fn pooling(&self) -> Pooling {
+        self.inner.pooling
+    }
+
+    /// Inputs are truncated to this many tokens, special tokens included.
+    pub fn max_length(&self) -> usize {
+        self.inner.model.max_len
+    }
+
+    /// The prefix put before texts of `kind`.
+    pub fn prefix(&self, kind: InputKind) -> &str {
+        match kind {
+            InputKind::Query => &self.inner.prompts.query,
+            InputKind::Document => &self.inner.prompts.document,
+        }
+    }
+
+    /// Embeds on the calling thread: for benchmarks and non-async callers.
+    /// [`Embedder::embed`] runs this on tokio's blocking pool.
+    pub fn embed_blocking(&self, texts: &[String], input: EmbedInput<'_>) -> Result<Vec<Vec<f32>>> {
+        self.inner.embed(texts, input.kind, input.instruction)
+    }
+}
+
+impl Inner {
+    fn embed(
+        &self,
+        texts: &[String],
+        kind: InputKind,
+        instruction: Option<&str>,
+    ) -> Result<Vec<Vec<f32>>> {
+        if let Some(i) = texts.iter().position(|t| t.trim().is_empty()) {
+            return Err(Error::invalid(
+                format!("texts[{i}]"),
+                "is empty or whitespace only; there is nothing to embed",
+            ));
+        }
+        if texts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let prefix = instruction.unwrap_or(match kind {
+            InputKind::Query => &self.prompts.query,
+            InputKind::Document => &self.prompts.document,
+        });
+        let tokenizer = &self.model.tokenizer;
+        let inputs: Vec<String> = texts.iter().map(|t| format!("{prefix}{t}")).collect();
+        let encodings = tokenizer
+            .encode_batch(inputs, true)
+            .map_err(|e| Error::component(&self.model_id, format!("tokenizer: {e}")))?;
+        let prefix_tokens = content_tokens(
+            &tokenizer
+                .encode(prefix, false)
+                .map_err(|e| Error::component(&self.model_id, format!("tokenizer: {e}")))?,
+        );
+        if let Some(i) = encodings
+            .iter()
+            .position(|e| content_tokens(e) <= prefix_tokens)
+        {
+            return Err(Error::invalid(
+                format!("texts[{i}]"),
+                format!(
+                    "tokenizes to nothing the model reads ({:?} has no tokens besides special ones)",
+                    truncate(&texts[i], 40)
+                ),
+            ));
+        }
+        // Longest first, as sentence-transformers does: batches of similar lengths pad least.
+        let mut order: Vec<usize> = (0..encodings.len()).collect();
+        order.sort_by_key(|&i| std::cmp::Reverse(encodings[i].len()));
+        let mut out = vec![Vec::new(); texts.len()];
+        for batch in order.chunks(self.batch_size) {
+            let vectors = self
+                .forward(batch.iter().map(|&i| &encodings[i]))
+                .map_err(|e| Error::from(CandleError::Engine(e)))?;
+            for (&i, v) in batch.iter().zip(vectors) {
+                out[i] = v;
+            }
+        }
+        Ok(out)
+    }
+
+    fn forward<'a>(
+        &self,
+        encodings: impl Iterator<Item = &'a Encoding>,
+    ) -> candle_core::Result<Vec<Vec<f32>>> {
+        let rows: Vec<(&[u32], &[u32])> = encodings
+            .map(|e| (e.get_ids(), e.get_type_ids()))
+            .collect();
+        let m = &self.model;
+        let (ids, types, mask) = batch_tensors(&rows, m.pad_id, &m.device)?;
+        let states = m.bert.forward(&ids, &types, &mask)?.to_dtype(DType::F32)?;
+        let mut pooled = self.pooling.apply(&states, &mask)?;
+        if self.normalize {
+            pooled = l2_normalize(&pooled)?;
+        }
+        pooled.to_vec2::<f32>()
+    }
+}
+
+fn content_tokens(e: &Encoding) -> usize {
+    e.get_special_tokens_mask().iter().filter(|&&s| s == 0).count()
+}
+
+fn truncate(s: &str, chars: usize) -> String {
+    s.chars().take(chars).collect()
+}
+
+#[async_trait]
+impl Embedder for CandleEmbedder {
+    fn model_id(&self) -> &str {
+        &self.inner.model_id
+    }
+
+    fn dimension(&self) -> usize {
+        self.inner.model.config.hidden_size
+    }
+
+    fn token_counter(&self) -> Option<Arc<dyn TokenCounter>> {
+        Some(self.inner.counter.clone())
+    }
+
+    fn max_input_tokens(&self) -> Option<usize> {
+        // [CLS] and [SEP] take two positions, and the document prefix its own.
+        let prefix = self.inner.counter.count(&self.inner.prompts.document);
+        Some(self.inner.model.max_len.saturating_sub(2 + prefix))
+    }
+
+    async fn embed(&self, texts: &[String], input: EmbedInput<'_>) -> Result<Vec<Vec<f32>>> {
+        let inner = self.inner.clone();
+        let texts = texts.to_vec();
+        let kind = input.kind;
+        let instruction = input.instruction.map(str::to_string);
+        let work = move || inner.embed(&texts, kind, instruction.as_deref());
+        match tokio::runtime::Handle::try_current() {
+            // The forward pass is seconds of CPU work: keep it off the async workers.
+            Ok(handle) => handle.spawn_blocking(work).await.map_err(|e| {
+                Error::component(&self.inner.model_id, format!("embedding task failed: {e}"))
+            })?,
+            Err(_) => work(),
+        }
+    }
+}
+
+/// Counts tokens with the model's own tokenizer, without truncation, special tokens excluded.
+pub struct ModelTokenCounter {
+    tokenizer: Tokenizer,
+}
+
+impl TokenCounter for ModelTokenCounter {
+    fn count(&self, text: &str) -> usize {
+        match self.tokenizer.encode_fast(text, false) {
+            Ok(e) => e.len(),
+            // Never fails for text the tokenizer's normaliser accepts; estimate if it does.
+            Err(_) => text.len().div_ceil(4),
+        }
+    }
+}

@@ -1,0 +1,50 @@
+//! # ragweave-candle
+//!
+//! Local BERT-family models on [candle](https://github.com/huggingface/candle):
+//! [`CandleEmbedder`] turns text into sentence vectors (all-MiniLM-L6-v2, bge, e5, gte) and
+//! [`CrossEncoder`] reranks retrieved passages with a sequence-classification head.
+//!
+//! Models load from a Hugging Face-format directory (`config.json`, `tokenizer.json`,
+//! `model.safetensors`, and the sentence-transformers files `modules.json`,
+//! `1_Pooling/config.json`, `sentence_bert_config.json` when present) or from a hub id,
+//! downloaded once into the hub cache with a progress bar. Offline, pass the directory.
+//!
+//! What the embedder takes from the model, each overridable in [`CandleEmbedderOptions`]:
+//! - pooling (mean, CLS or max) from the pooling config, mean without one;
+//! - the length limit from `sentence_bert_config.json` (`max_seq_length`), else the
+//!   tokenizer's, never past the position table; longer inputs are truncated;
+//! - query and document prefixes from the model's sentence-transformers `prompts`, else
+//!   those its family was trained with (`query: ` / `passage: ` for e5; the retrieval
+//!   instruction before queries for English bge).
+//!
+//! Vectors are L2-normalised. Batches are sorted by length and padded to their longest text.
+//! [`Precision::F16`] halves memory on CPU and GPU; [`Precision::Bf16`] is for GPUs (candle
+//! 0.10 has no bf16 matrix multiply on the CPU). The `cuda` feature runs models on NVIDIA GPUs.
+//!
+//! Register the `candle` embedder and `candle_cross_encoder` reranker kinds with [`register`].
+
+mod bert;
+mod config;
+mod cross_encoder;
+mod embedder;
+mod error;
+mod files;
+mod model;
+mod options;
+mod pooling;
+mod prompts;
+
+pub use config::{CandleEmbedderConfig, CrossEncoderConfig};
+pub use cross_encoder::{CrossEncoder, CrossEncoderOptions};
+pub use embedder::{CandleEmbedder, CandleEmbedderOptions, ModelTokenCounter};
+pub use error::CandleError;
+pub use files::ModelFiles;
+pub use options::{Accelerator, Precision};
+pub use pooling::Pooling;
+
+/// Adds the `candle` embedder and `candle_cross_encoder` reranker kinds to `registry`.
+pub fn register(registry: &mut ragweave_core::config::Registry) {
+    registry
+        .register::<CandleEmbedderConfig>()
+        .register::<CrossEncoderConfig>();
+}
