@@ -6,6 +6,8 @@ use candle_core::{D, DType, Device, Module, Tensor};
 use candle_nn::{Embedding, LayerNorm, Linear, VarBuilder};
 use serde::Deserialize;
 
+use crate::softmax::masked_softmax;
+
 /// The fields of a Hugging Face BERT `config.json` that inference needs.
 #[derive(Debug, Clone, Deserialize)]
 pub(crate) struct BertConfig {
@@ -40,7 +42,7 @@ pub(crate) const ACTIVATIONS: &[&str] = &["gelu", "gelu_new", "gelu_pytorch_tanh
 
 fn activate(act: &str, xs: &Tensor) -> candle_core::Result<Tensor> {
     match act {
-        "gelu" => xs.gelu_erf(),
+        "gelu" => crate::gelu::gelu_erf(xs),
         "relu" => xs.relu(),
         // The tanh approximation under its transformers names.
         _ => xs.gelu(),
@@ -149,12 +151,13 @@ impl Bert {
     }
 
     /// Hidden states `(batch, seq, hidden)` for token ids, token type ids and a 0/1 mask,
-    /// all `(batch, seq)` u32 tensors.
+    /// all `(batch, seq)` u32 tensors; `lengths` are the real tokens of each row.
     pub fn forward(
         &self,
         ids: &Tensor,
         type_ids: &Tensor,
         mask: &Tensor,
+        lengths: &[usize],
     ) -> candle_core::Result<Tensor> {
         let (b, s) = ids.dims2()?;
         let positions = Tensor::arange(0u32, s as u32, ids.device())?;
@@ -166,7 +169,7 @@ impl Bert {
         let mut xs = self.emb_norm.forward(&xs)?;
         let bias = self.mask_bias(mask)?;
         for layer in &self.layers {
-            xs = self.layer(layer, &xs, &bias, b, s)?;
+            xs = self.layer(layer, &xs, &bias, lengths, b, s)?;
         }
         Ok(xs)
     }
@@ -189,6 +192,7 @@ impl Bert {
         l: &Layer,
         xs: &Tensor,
         bias: &Tensor,
+        lengths: &[usize],
         b: usize,
         s: usize,
     ) -> candle_core::Result<Tensor> {
@@ -202,9 +206,8 @@ impl Bert {
                 .contiguous()
         };
         let (q, k, v) = (split(0)?, split(1)?, split(2)?);
-        let q = (q * (1.0 / (d as f64).sqrt()))?;
-        let scores = q.matmul(&k.t()?)?.broadcast_add(bias)?;
-        let probs = candle_nn::ops::softmax_last_dim(&scores)?;
+        let scores = q.matmul(&k.t()?)?;
+        let probs = masked_softmax(&scores, 1.0 / (d as f64).sqrt(), lengths, bias)?;
         let ctx = probs
             .matmul(&v)?
             .transpose(1, 2)?

@@ -185,7 +185,8 @@ impl Inner {
             .collect();
         let m = &self.model;
         let (ids, types, mask) = batch_tensors(&rows, m.pad_id, &m.device)?;
-        let states = m.bert.forward(&ids, &types, &mask)?;
+        let lengths: Vec<usize> = rows.iter().map(|(ids, _)| ids.len()).collect();
+        let states = m.bert.forward(&ids, &types, &mask, &lengths)?;
         let cls = states.i((.., 0, ..))?;
         let pooled = self.pooler.forward(&cls)?.tanh()?;
         let logits: Tensor = self.classifier.forward(&pooled)?;

@@ -231,7 +231,8 @@ impl Inner {
             .collect();
         let m = &self.model;
         let (ids, types, mask) = batch_tensors(&rows, m.pad_id, &m.device)?;
-        let states = m.bert.forward(&ids, &types, &mask)?.to_dtype(DType::F32)?;
+        let lengths: Vec<usize> = rows.iter().map(|(ids, _)| ids.len()).collect();
+        let states = m.bert.forward(&ids, &types, &mask, &lengths)?.to_dtype(DType::F32)?;
         let mut pooled = self.pooling.apply(&states, &mask)?;
         if self.normalize {
             pooled = l2_normalize(&pooled)?;

@@ -29,10 +29,12 @@ mod cross_encoder;
 mod embedder;
 mod error;
 mod files;
+mod gelu;
 mod model;
 mod options;
 mod pooling;
 mod prompts;
+mod softmax;
 
 pub use config::{CandleEmbedderConfig, CrossEncoderConfig};
 pub use cross_encoder::{CrossEncoder, CrossEncoderOptions};
