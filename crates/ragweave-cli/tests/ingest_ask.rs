@@ -300,3 +300,75 @@ fusion = "ragweave"
         "both sides found the best passages: {labels:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn minilm_from_a_config_chunks_by_its_own_tokens_and_searches_hybrid() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("pipeline.toml");
+    let model = ragweave_testkit::models::minilm();
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+[embedders.minilm]
+kind = "candle"
+model = "{}"
+
+[experts.docs]
+kind = "qdrant_edge"
+path = "store"
+embedder = "minilm"
+fusion = "ragweave"
+"#,
+            model.display()
+        ),
+    )
+    .unwrap();
+    let out = ok(ragweave(&[
+        "ingest",
+        "docs",
+        "--config",
+        s(&config),
+        "--quiet",
+    ]));
+    assert!(out.contains("hybrid: BM25 + all-MiniLM-L6-v2"), "{out}");
+    let json = ok(ragweave(&[
+        "ask",
+        "how does the router choose experts?",
+        "--config",
+        s(&config),
+        "--json",
+    ]));
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let hits = v["hits"].as_array().unwrap();
+    assert!(!hits.is_empty());
+    assert!(
+        hits.iter()
+            .any(|h| h["retriever"].as_str().unwrap().contains("dense")),
+        "the MiniLM side contributed: {json}"
+    );
+
+    // Every stored chunk fits what MiniLM reads: 256 positions less [CLS] and [SEP].
+    let embedder = ragweave::candle::CandleEmbedder::load(
+        model.to_str().unwrap(),
+        ragweave::candle::CandleEmbedderOptions::default(),
+    )
+    .unwrap();
+    let counter = ragweave::Embedder::token_counter(&embedder).unwrap();
+    let store = EdgeStore::open(dir.path().join("store"), EdgeStoreOptions::default()).unwrap();
+    let ids: Vec<String> = store
+        .chunk_ids()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(c, _)| c)
+        .collect();
+    let chunks = store.get(&ids).await.unwrap();
+    assert_eq!(chunks.len(), ids.len());
+    let longest = chunks.iter().map(|c| counter.count(&c.text)).max().unwrap();
+    assert!(longest <= 254, "a chunk of {longest} MiniLM tokens");
+    assert!(
+        longest > 150,
+        "chunks are cut near the limit, not by an estimate: {longest}"
+    );
+}

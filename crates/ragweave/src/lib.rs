@@ -20,6 +20,9 @@
 
 pub use ragweave_core::*;
 
+/// Local BERT-family embedders and cross-encoders on candle (feature `candle`).
+#[cfg(feature = "candle")]
+pub use ragweave_candle as candle;
 /// Ingestion: loaders, chunkers, resumable writes (feature `ingest`).
 #[cfg(feature = "ingest")]
 pub use ragweave_ingest as ingest;
@@ -33,6 +36,8 @@ pub fn registry() -> config::Registry {
     let mut registry = config::Registry::with_builtins();
     #[cfg(feature = "qdrant-edge")]
     ragweave_qdrant_edge::register(&mut registry);
+    #[cfg(feature = "candle")]
+    ragweave_candle::register(&mut registry);
     registry
 }
 

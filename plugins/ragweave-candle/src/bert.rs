@@ -128,7 +128,10 @@ impl Bert {
                 ],
                 0,
             )?;
-            let qkv_b = Tensor::cat(&[q.get(h, "bias")?, k.get(h, "bias")?, v.get(h, "bias")?], 0)?;
+            let qkv_b = Tensor::cat(
+                &[q.get(h, "bias")?, k.get(h, "bias")?, v.get(h, "bias")?],
+                0,
+            )?;
             layers.push(Layer {
                 qkv: Linear::new(qkv_w, Some(qkv_b)),
                 attn_out: linear(h, h, att.pp("output").pp("dense"))?,
@@ -276,6 +279,10 @@ pub(crate) fn masked_max(xs: &Tensor, mask: &Tensor) -> candle_core::Result<Tens
 
 /// Divides each row by its L2 norm.
 pub(crate) fn l2_normalize(xs: &Tensor) -> candle_core::Result<Tensor> {
-    let norm = xs.sqr()?.sum_keepdim(D::Minus1)?.sqrt()?.clamp(1e-12, f64::INFINITY)?;
+    let norm = xs
+        .sqr()?
+        .sum_keepdim(D::Minus1)?
+        .sqrt()?
+        .clamp(1e-12, f64::INFINITY)?;
     xs.broadcast_div(&norm)
 }

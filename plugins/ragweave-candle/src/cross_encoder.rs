@@ -67,7 +67,10 @@ impl CrossEncoder {
     }
 
     /// Loads a model from files already found.
-    pub fn from_files(files: &ModelFiles, options: CrossEncoderOptions) -> Result<Self, CandleError> {
+    pub fn from_files(
+        files: &ModelFiles,
+        options: CrossEncoderOptions,
+    ) -> Result<Self, CandleError> {
         if options.batch_size == 0 {
             return Err(CandleError::Option {
                 option: "batch_size",
@@ -83,9 +86,8 @@ impl CrossEncoder {
         let labels = label_count(&model.raw_config);
         let h = model.config.hidden_size;
         let weights = &files.weights[0];
-        let pooler = linear(h, h, model.vb.pp("pooler").pp("dense")).map_err(|e| {
-            bad_file(weights, format!("no pooler for a sequence classifier: {e}"))
-        })?;
+        let pooler = linear(h, h, model.vb.pp("pooler").pp("dense"))
+            .map_err(|e| bad_file(weights, format!("no pooler for a sequence classifier: {e}")))?;
         // The head sits beside the encoder, not under its `bert.` prefix.
         let root = model.vb.root();
         let classifier = linear(h, labels, root.pp("classifier")).map_err(|e| {
@@ -180,9 +182,8 @@ impl Inner {
         &self,
         encodings: impl Iterator<Item = &'a Encoding>,
     ) -> candle_core::Result<Vec<Vec<f32>>> {
-        let rows: Vec<(&[u32], &[u32])> = encodings
-            .map(|e| (e.get_ids(), e.get_type_ids()))
-            .collect();
+        let rows: Vec<(&[u32], &[u32])> =
+            encodings.map(|e| (e.get_ids(), e.get_type_ids())).collect();
         let m = &self.model;
         let (ids, types, mask) = batch_tensors(&rows, m.pad_id, &m.device)?;
         let lengths: Vec<usize> = rows.iter().map(|(ids, _)| ids.len()).collect();

@@ -123,7 +123,12 @@ impl CandleEmbedder {
             .map_err(|e| crate::error::bad_file(&files.tokenizer, e))?;
         let model_id = options.model_id.unwrap_or_else(|| {
             // The last segment, so a hub id and a local copy of it name the same vectors.
-            files.name.rsplit('/').next().unwrap_or(&files.name).to_string()
+            files
+                .name
+                .rsplit('/')
+                .next()
+                .unwrap_or(&files.name)
+                .to_string()
         });
         Ok(Self {
             inner: Arc::new(Inner {
@@ -226,13 +231,15 @@ impl Inner {
         &self,
         encodings: impl Iterator<Item = &'a Encoding>,
     ) -> candle_core::Result<Vec<Vec<f32>>> {
-        let rows: Vec<(&[u32], &[u32])> = encodings
-            .map(|e| (e.get_ids(), e.get_type_ids()))
-            .collect();
+        let rows: Vec<(&[u32], &[u32])> =
+            encodings.map(|e| (e.get_ids(), e.get_type_ids())).collect();
         let m = &self.model;
         let (ids, types, mask) = batch_tensors(&rows, m.pad_id, &m.device)?;
         let lengths: Vec<usize> = rows.iter().map(|(ids, _)| ids.len()).collect();
-        let states = m.bert.forward(&ids, &types, &mask, &lengths)?.to_dtype(DType::F32)?;
+        let states = m
+            .bert
+            .forward(&ids, &types, &mask, &lengths)?
+            .to_dtype(DType::F32)?;
         let mut pooled = self.pooling.apply(&states, &mask)?;
         if self.normalize {
             pooled = l2_normalize(&pooled)?;
@@ -242,7 +249,10 @@ impl Inner {
 }
 
 fn content_tokens(e: &Encoding) -> usize {
-    e.get_special_tokens_mask().iter().filter(|&&s| s == 0).count()
+    e.get_special_tokens_mask()
+        .iter()
+        .filter(|&&s| s == 0)
+        .count()
 }
 
 fn truncate(s: &str, chars: usize) -> String {

@@ -52,7 +52,9 @@ pub enum CandleError {
         model_vocab: usize,
     },
     /// The model could not be fetched from the Hugging Face hub.
-    #[error("cannot fetch `{file}` of `{repo}` from the Hugging Face hub ({reason}); offline, pass the model's local directory instead")]
+    #[error(
+        "cannot fetch `{file}` of `{repo}` from the Hugging Face hub ({reason}); offline, pass the model's local directory instead"
+    )]
     Hub {
         /// The repository id.
         repo: String,

@@ -25,7 +25,11 @@ impl CustomOp1 for GeluErf {
         "ragweave-gelu-erf"
     }
 
-    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
+    fn cpu_fwd(
+        &self,
+        storage: &CpuStorage,
+        layout: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
         let (start, end) = layout
             .contiguous_offsets()
             .ok_or_else(|| candle_core::Error::Msg("gelu: input not contiguous".into()))?;
@@ -77,7 +81,9 @@ mod tests {
 
     #[test]
     fn matches_candle_exact_gelu() {
-        let xs: Vec<f32> = (0..40_001).map(|i| (i as f32 - 20_000.0) / 2_000.0).collect();
+        let xs: Vec<f32> = (0..40_001)
+            .map(|i| (i as f32 - 20_000.0) / 2_000.0)
+            .collect();
         let t = Tensor::new(xs.as_slice(), &candle_core::Device::Cpu).unwrap();
         let ours = gelu_erf(&t).unwrap().to_vec1::<f32>().unwrap();
         let theirs = t.gelu_erf().unwrap().to_vec1::<f32>().unwrap();

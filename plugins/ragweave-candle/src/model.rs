@@ -134,7 +134,9 @@ fn check_architecture(path: &Path, config: &Value) -> Result<(), CandleError> {
             found
         }));
     }
-    if let Some(p) = config.get("position_embedding_type").and_then(Value::as_str)
+    if let Some(p) = config
+        .get("position_embedding_type")
+        .and_then(Value::as_str)
         && p != "absolute"
     {
         return Err(unsupported(format!("bert with {p} position embeddings")));

@@ -81,12 +81,9 @@ impl CustomOp1 for MaskedSoftmax {
         let keys = *layout.dims().last().unwrap_or(&1);
         let out = match storage {
             CpuStorage::F32(v) => CpuStorage::F32(self.run(&v[start..end], keys, |x| x, |x| x)),
-            CpuStorage::F16(v) => CpuStorage::F16(self.run(
-                &v[start..end],
-                keys,
-                f16::to_f32,
-                f16::from_f32,
-            )),
+            CpuStorage::F16(v) => {
+                CpuStorage::F16(self.run(&v[start..end], keys, f16::to_f32, f16::from_f32))
+            }
             other => {
                 return Err(candle_core::Error::UnsupportedDTypeForOp(
                     other.dtype(),

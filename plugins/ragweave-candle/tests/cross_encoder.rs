@@ -15,8 +15,28 @@ const INTER: usize = 64;
 const POSITIONS: usize = 64;
 const LABELS: usize = 2;
 const WORDS: &[&str] = &[
-    "paris", "is", "the", "capital", "of", "france", "what", "bananas", "are", "rich", "in",
-    "potassium", "eiffel", "tower", "stands", "light", "energy", "##s", "##ing", ".", "?", ",",
+    "paris",
+    "is",
+    "the",
+    "capital",
+    "of",
+    "france",
+    "what",
+    "bananas",
+    "are",
+    "rich",
+    "in",
+    "potassium",
+    "eiffel",
+    "tower",
+    "stands",
+    "light",
+    "energy",
+    "##s",
+    "##ing",
+    ".",
+    "?",
+    ",",
 ];
 const SPECIAL: &[&str] = &["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"];
 
@@ -35,24 +55,51 @@ fn random_weights() -> Weights {
     let mut w = Weights::new();
     let mut add = |name: &str, shape: Vec<usize>, ones: bool| {
         let n = shape.iter().product();
-        let data = (0..n).map(|_| if ones { 1.0 + next() } else { next() }).collect();
+        let data = (0..n)
+            .map(|_| if ones { 1.0 + next() } else { next() })
+            .collect();
         w.insert(name.to_string(), (shape, data));
     };
     let e = "bert.embeddings";
-    add(&format!("{e}.word_embeddings.weight"), vec![vocab, HIDDEN], false);
-    add(&format!("{e}.position_embeddings.weight"), vec![POSITIONS, HIDDEN], false);
-    add(&format!("{e}.token_type_embeddings.weight"), vec![2, HIDDEN], false);
+    add(
+        &format!("{e}.word_embeddings.weight"),
+        vec![vocab, HIDDEN],
+        false,
+    );
+    add(
+        &format!("{e}.position_embeddings.weight"),
+        vec![POSITIONS, HIDDEN],
+        false,
+    );
+    add(
+        &format!("{e}.token_type_embeddings.weight"),
+        vec![2, HIDDEN],
+        false,
+    );
     add(&format!("{e}.LayerNorm.weight"), vec![HIDDEN], true);
     add(&format!("{e}.LayerNorm.bias"), vec![HIDDEN], false);
     for l in 0..LAYERS {
         let p = format!("bert.encoder.layer.{l}");
-        for name in ["attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense"] {
+        for name in [
+            "attention.self.query",
+            "attention.self.key",
+            "attention.self.value",
+            "attention.output.dense",
+        ] {
             add(&format!("{p}.{name}.weight"), vec![HIDDEN, HIDDEN], false);
             add(&format!("{p}.{name}.bias"), vec![HIDDEN], false);
         }
-        add(&format!("{p}.intermediate.dense.weight"), vec![INTER, HIDDEN], false);
+        add(
+            &format!("{p}.intermediate.dense.weight"),
+            vec![INTER, HIDDEN],
+            false,
+        );
         add(&format!("{p}.intermediate.dense.bias"), vec![INTER], false);
-        add(&format!("{p}.output.dense.weight"), vec![HIDDEN, INTER], false);
+        add(
+            &format!("{p}.output.dense.weight"),
+            vec![HIDDEN, INTER],
+            false,
+        );
         add(&format!("{p}.output.dense.bias"), vec![HIDDEN], false);
         for norm in ["attention.output.LayerNorm", "output.LayerNorm"] {
             add(&format!("{p}.{norm}.weight"), vec![HIDDEN], true);
@@ -77,8 +124,10 @@ fn write_model(dir: &Path, weights: &Weights) {
     let added: Vec<_> = SPECIAL
         .iter()
         .enumerate()
-        .map(|(i, t)| json!({"id": i, "content": t, "single_word": false, "lstrip": false,
-            "rstrip": false, "normalized": false, "special": true}))
+        .map(|(i, t)| {
+            json!({"id": i, "content": t, "single_word": false, "lstrip": false,
+            "rstrip": false, "normalized": false, "special": true})
+        })
         .collect();
     let special = |t: &str, type_id: u32| json!({"SpecialToken": {"id": t, "type_id": type_id}});
     let seq = |s: &str, type_id: u32| json!({"Sequence": {"id": s, "type_id": type_id}});
@@ -143,7 +192,12 @@ fn linear(w: &Weights, name: &str, x: &[f32]) -> Vec<f32> {
     let (shape, weight) = &w[&format!("{name}.weight")];
     let bias = &w[&format!("{name}.bias")].1;
     (0..shape[0])
-        .map(|o| bias[o] + (0..shape[1]).map(|i| weight[o * shape[1] + i] * x[i]).sum::<f32>())
+        .map(|o| {
+            bias[o]
+                + (0..shape[1])
+                    .map(|i| weight[o * shape[1] + i] * x[i])
+                    .sum::<f32>()
+        })
         .collect()
 }
 
@@ -151,7 +205,10 @@ fn layer_norm(w: &Weights, name: &str, x: &[f32]) -> Vec<f32> {
     let n = x.len() as f32;
     let mean = x.iter().sum::<f32>() / n;
     let var = x.iter().map(|v| (v - mean).powi(2)).sum::<f32>() / n;
-    let (g, b) = (&w[&format!("{name}.weight")].1, &w[&format!("{name}.bias")].1);
+    let (g, b) = (
+        &w[&format!("{name}.weight")].1,
+        &w[&format!("{name}.bias")].1,
+    );
     x.iter()
         .enumerate()
         .map(|(i, v)| (v - mean) / (var + 1e-12).sqrt() * g[i] + b[i])
@@ -172,7 +229,10 @@ fn reference_logits(w: &Weights, ids: &[u32], types: &[u32]) -> Vec<f32> {
                     &row(&format!("{e}.word_embeddings.weight"), ids[t] as usize),
                     &row(&format!("{e}.position_embeddings.weight"), t),
                 ),
-                &row(&format!("{e}.token_type_embeddings.weight"), types[t] as usize),
+                &row(
+                    &format!("{e}.token_type_embeddings.weight"),
+                    types[t] as usize,
+                ),
             );
             layer_norm(w, &format!("{e}.LayerNorm"), &x)
         })
@@ -180,9 +240,18 @@ fn reference_logits(w: &Weights, ids: &[u32], types: &[u32]) -> Vec<f32> {
     let d = HIDDEN / HEADS;
     for l in 0..LAYERS {
         let p = format!("bert.encoder.layer.{l}");
-        let q: Vec<_> = xs.iter().map(|x| linear(w, &format!("{p}.attention.self.query"), x)).collect();
-        let k: Vec<_> = xs.iter().map(|x| linear(w, &format!("{p}.attention.self.key"), x)).collect();
-        let v: Vec<_> = xs.iter().map(|x| linear(w, &format!("{p}.attention.self.value"), x)).collect();
+        let q: Vec<_> = xs
+            .iter()
+            .map(|x| linear(w, &format!("{p}.attention.self.query"), x))
+            .collect();
+        let k: Vec<_> = xs
+            .iter()
+            .map(|x| linear(w, &format!("{p}.attention.self.key"), x))
+            .collect();
+        let v: Vec<_> = xs
+            .iter()
+            .map(|x| linear(w, &format!("{p}.attention.self.value"), x))
+            .collect();
         let mut next = Vec::new();
         for t in 0..xs.len() {
             let mut ctx = vec![0.0f32; HIDDEN];
@@ -190,7 +259,11 @@ fn reference_logits(w: &Weights, ids: &[u32], types: &[u32]) -> Vec<f32> {
                 let r = h * d..(h + 1) * d;
                 let scores: Vec<f32> = (0..xs.len())
                     .map(|s| {
-                        q[t][r.clone()].iter().zip(&k[s][r.clone()]).map(|(a, b)| a * b).sum::<f32>()
+                        q[t][r.clone()]
+                            .iter()
+                            .zip(&k[s][r.clone()])
+                            .map(|(a, b)| a * b)
+                            .sum::<f32>()
                             / (d as f32).sqrt()
                     })
                     .collect();
@@ -206,7 +279,10 @@ fn reference_logits(w: &Weights, ids: &[u32], types: &[u32]) -> Vec<f32> {
             let attn = layer_norm(
                 w,
                 &format!("{p}.attention.output.LayerNorm"),
-                &add(&linear(w, &format!("{p}.attention.output.dense"), &ctx), &xs[t]),
+                &add(
+                    &linear(w, &format!("{p}.attention.output.dense"), &ctx),
+                    &xs[t],
+                ),
             );
             let inter: Vec<f32> = linear(w, &format!("{p}.intermediate.dense"), &attn)
                 .iter()
@@ -220,7 +296,10 @@ fn reference_logits(w: &Weights, ids: &[u32], types: &[u32]) -> Vec<f32> {
         }
         xs = next;
     }
-    let pooled: Vec<f32> = linear(w, "bert.pooler.dense", &xs[0]).iter().map(|x| x.tanh()).collect();
+    let pooled: Vec<f32> = linear(w, "bert.pooler.dense", &xs[0])
+        .iter()
+        .map(|x| x.tanh())
+        .collect();
     linear(w, "classifier", &pooled)
 }
 
@@ -238,10 +317,13 @@ fn logits_match_a_second_computation() {
     let dir = tempfile::tempdir().unwrap();
     let weights = random_weights();
     write_model(dir.path(), &weights);
-    let model = CrossEncoder::load(dir.path().to_str().unwrap(), CrossEncoderOptions {
-        batch_size: 3, // two batches, each padded to its longest pair
-        ..Default::default()
-    })
+    let model = CrossEncoder::load(
+        dir.path().to_str().unwrap(),
+        CrossEncoderOptions {
+            batch_size: 3, // two batches, each padded to its longest pair
+            ..Default::default()
+        },
+    )
     .unwrap();
     assert_eq!(model.labels(), 2);
     let ours = model.logits(QUERY, PASSAGES).unwrap();
@@ -250,7 +332,10 @@ fn logits_match_a_second_computation() {
     let mut worst = 0.0f32;
     for (p, got) in PASSAGES.iter().zip(&ours) {
         let enc = tokenizer.encode((QUERY, *p), true).unwrap();
-        assert!(!enc.get_ids().contains(&1), "{p}: unknown word pieces in the test vocabulary");
+        assert!(
+            !enc.get_ids().contains(&1),
+            "{p}: unknown word pieces in the test vocabulary"
+        );
         let expected = reference_logits(&weights, enc.get_ids(), enc.get_type_ids());
         for (a, b) in got.iter().zip(&expected) {
             worst = worst.max((a - b).abs());
@@ -270,14 +355,22 @@ fn logits_match_a_second_computation() {
 async fn reranks_by_its_scores_and_passes_the_suite() {
     let dir = tempfile::tempdir().unwrap();
     write_model(dir.path(), &random_weights());
-    let model = CrossEncoder::load(dir.path().to_str().unwrap(), CrossEncoderOptions::default())
-        .unwrap();
-    ragweave_testkit::reranker::check(&model).await.assert_passed();
+    let model =
+        CrossEncoder::load(dir.path().to_str().unwrap(), CrossEncoderOptions::default()).unwrap();
+    ragweave_testkit::reranker::check(&model)
+        .await
+        .assert_passed();
 
     let hits: Vec<Hit> = PASSAGES
         .iter()
         .enumerate()
-        .map(|(i, t)| Hit::new(Chunk::new(format!("c{i}"), format!("d{i}"), *t), 0.0, "bm25"))
+        .map(|(i, t)| {
+            Hit::new(
+                Chunk::new(format!("c{i}"), format!("d{i}"), *t),
+                0.0,
+                "bm25",
+            )
+        })
         .collect();
     let scores = model.scores(QUERY, PASSAGES).unwrap();
     let out = model.rerank(&Query::new(QUERY), hits).await.unwrap();

@@ -16,7 +16,10 @@ fn minilm(precision: Precision) -> CandleEmbedder {
 }
 
 fn reference() -> (Vec<String>, Vec<Vec<f32>>) {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/minilm_reference.json");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/minilm_reference.json"
+    );
     let v: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let texts = v["texts"]
         .as_array()
@@ -64,7 +67,9 @@ fn fp32_matches_sentence_transformers() {
     assert_eq!(embedder.pooling(), Pooling::Mean);
     assert_eq!(embedder.max_length(), 256);
     assert_eq!(embedder.model_id(), "all-MiniLM-L6-v2");
-    let ours = embedder.embed_blocking(&texts, EmbedInput::DOCUMENT).unwrap();
+    let ours = embedder
+        .embed_blocking(&texts, EmbedInput::DOCUMENT)
+        .unwrap();
     let (cos, i) = worst(&ours, &expected);
     println!("fp32: lowest cosine {cos:.7} (text {i}: {:?})", &texts[i]);
     assert!(cos >= 0.9999, "text {i} {:?}: cosine {cos}", texts[i]);
@@ -138,7 +143,9 @@ fn blank_and_tokenless_texts_are_invalid_input() {
 #[test]
 fn counts_tokens_with_the_model_tokenizer() {
     let embedder = minilm(Precision::F32);
-    let counter = embedder.token_counter().expect("a tokenizer-backed counter");
+    let counter = embedder
+        .token_counter()
+        .expect("a tokenizer-backed counter");
     // Four word pieces in MiniLM's vocabulary: em ##bed ##ding ##s.
     assert_eq!(counter.count("embeddings"), 4);
     assert_eq!(counter.count("hello world"), 2);
@@ -163,8 +170,7 @@ fn broken_copy(edit: impl FnOnce(&std::path::Path)) -> tempfile::TempDir {
 
 fn set_config(dir: &std::path::Path, key: &str, value: Value) {
     let path = dir.join("config.json");
-    let mut config: Value =
-        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let mut config: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     config[key] = value;
     std::fs::remove_file(&path).unwrap();
     std::fs::write(&path, config.to_string()).unwrap();

@@ -20,10 +20,14 @@ fn minilm_dense_retrieval_reaches_the_published_ndcg() {
         CandleEmbedder::load(model.to_str().unwrap(), CandleEmbedderOptions::default()).unwrap();
     let start = std::time::Instant::now();
     let texts: Vec<String> = corpus.iter().map(|c| c.text.clone()).collect();
-    let docs = embedder.embed_blocking(&texts, EmbedInput::DOCUMENT).unwrap();
+    let docs = embedder
+        .embed_blocking(&texts, EmbedInput::DOCUMENT)
+        .unwrap();
     let secs = start.elapsed().as_secs_f64();
     let query_texts: Vec<String> = queries.iter().map(|(_, t)| t.clone()).collect();
-    let qvecs = embedder.embed_blocking(&query_texts, EmbedInput::QUERY).unwrap();
+    let qvecs = embedder
+        .embed_blocking(&query_texts, EmbedInput::QUERY)
+        .unwrap();
 
     let mut total = 0.0;
     for ((qid, _), q) in queries.iter().zip(&qvecs) {
