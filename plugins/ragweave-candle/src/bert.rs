@@ -6,6 +6,8 @@ use candle_core::{D, DType, Device, Module, Tensor};
 use candle_nn::{Embedding, LayerNorm, Linear, VarBuilder};
 use serde::Deserialize;
 
+use crate::attention::fused_attention;
+use crate::dense::Dense;
 use crate::softmax::masked_softmax;
 
 /// The fields of a Hugging Face BERT `config.json` that inference needs.
@@ -66,8 +68,12 @@ pub(crate) fn linear(inp: usize, out: usize, vb: VarBuilder) -> candle_core::Res
     ))
 }
 
+fn dense(inp: usize, out: usize, vb: VarBuilder) -> candle_core::Result<Dense> {
+    Dense::new(vb.get((out, inp), "weight")?, vb.get(out, "bias")?)
+}
+
 /// Applies a linear layer to every token of a `(batch, seq, in)` tensor as one 2-D GEMM.
-fn apply_2d(layer: &Linear, xs: &Tensor) -> candle_core::Result<Tensor> {
+fn apply_2d(layer: &Dense, xs: &Tensor) -> candle_core::Result<Tensor> {
     let (b, s, h) = xs.dims3()?;
     let out = layer.forward(&xs.reshape((b * s, h))?)?;
     let n = out.dim(1)?;
@@ -75,11 +81,11 @@ fn apply_2d(layer: &Linear, xs: &Tensor) -> candle_core::Result<Tensor> {
 }
 
 struct Layer {
-    qkv: Linear,
-    attn_out: Linear,
+    qkv: Dense,
+    attn_out: Dense,
     attn_norm: LayerNorm,
-    inter: Linear,
-    out: Linear,
+    inter: Dense,
+    out: Dense,
     out_norm: LayerNorm,
 }
 
@@ -133,11 +139,11 @@ impl Bert {
                 0,
             )?;
             layers.push(Layer {
-                qkv: Linear::new(qkv_w, Some(qkv_b)),
-                attn_out: linear(h, h, att.pp("output").pp("dense"))?,
+                qkv: Dense::new(qkv_w, qkv_b)?,
+                attn_out: dense(h, h, att.pp("output").pp("dense"))?,
                 attn_norm: layer_norm(h, cfg.layer_norm_eps, att.pp("output").pp("LayerNorm"))?,
-                inter: linear(h, cfg.intermediate_size, l.pp("intermediate").pp("dense"))?,
-                out: linear(cfg.intermediate_size, h, l.pp("output").pp("dense"))?,
+                inter: dense(h, cfg.intermediate_size, l.pp("intermediate").pp("dense"))?,
+                out: dense(cfg.intermediate_size, h, l.pp("output").pp("dense"))?,
                 out_norm: layer_norm(h, cfg.layer_norm_eps, l.pp("output").pp("LayerNorm"))?,
             });
         }
@@ -199,9 +205,29 @@ impl Bert {
         b: usize,
         s: usize,
     ) -> candle_core::Result<Tensor> {
-        let h = xs.dim(2)?;
-        let d = h / self.heads;
         let qkv = apply_2d(&l.qkv, xs)?;
+        let ctx = match fused_attention(&qkv, self.heads, lengths)? {
+            Some(ctx) => ctx,
+            None => self.attention(&qkv, bias, lengths, b, s)?,
+        };
+        let attn = l
+            .attn_norm
+            .forward(&apply_2d(&l.attn_out, &ctx)?.add(xs)?)?;
+        let inter = activate(&self.act, &apply_2d(&l.inter, &attn)?)?;
+        l.out_norm.forward(&apply_2d(&l.out, &inter)?.add(&attn)?)
+    }
+
+    /// Attention through candle's general ops: GPUs and half precision.
+    fn attention(
+        &self,
+        qkv: &Tensor,
+        bias: &Tensor,
+        lengths: &[usize],
+        b: usize,
+        s: usize,
+    ) -> candle_core::Result<Tensor> {
+        let h = qkv.dim(2)? / 3;
+        let d = h / self.heads;
         let split = |i: usize| -> candle_core::Result<Tensor> {
             qkv.narrow(2, i * h, h)?
                 .reshape((b, s, self.heads, d))?
@@ -211,16 +237,11 @@ impl Bert {
         let (q, k, v) = (split(0)?, split(1)?, split(2)?);
         let scores = q.matmul(&k.t()?)?;
         let probs = masked_softmax(&scores, 1.0 / (d as f64).sqrt(), lengths, bias)?;
-        let ctx = probs
+        probs
             .matmul(&v)?
             .transpose(1, 2)?
             .contiguous()?
-            .reshape((b, s, h))?;
-        let attn = l
-            .attn_norm
-            .forward(&apply_2d(&l.attn_out, &ctx)?.add(xs)?)?;
-        let inter = activate(&self.act, &apply_2d(&l.inter, &attn)?)?;
-        l.out_norm.forward(&apply_2d(&l.out, &inter)?.add(&attn)?)
+            .reshape((b, s, h))
     }
 }
 

@@ -23,9 +23,11 @@
 //!
 //! Register the `candle` embedder and `candle_cross_encoder` reranker kinds with [`register`].
 
+mod attention;
 mod bert;
 mod config;
 mod cross_encoder;
+mod dense;
 mod embedder;
 mod error;
 mod files;
