@@ -52,3 +52,46 @@ fn from_sentence_transformers(files: &ModelFiles) -> Option<Prompts> {
     };
     (p != Prompts::default()).then_some(p)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn files(name: &str, dir: &std::path::Path) -> ModelFiles {
+        ModelFiles {
+            name: name.into(),
+            dir: dir.to_path_buf(),
+            config: dir.join("config.json"),
+            tokenizer: dir.join("tokenizer.json"),
+            weights: vec![dir.join("model.safetensors")],
+        }
+    }
+
+    #[test]
+    fn families_get_the_prefixes_they_were_trained_with() {
+        let dir = tempfile::tempdir().unwrap();
+        let e5 = Prompts::of_model(&files("intfloat/e5-small-v2", dir.path()));
+        assert_eq!(
+            (e5.query.as_str(), e5.document.as_str()),
+            ("query: ", "passage: ")
+        );
+        let bge = Prompts::of_model(&files("BAAI/bge-small-en-v1.5", dir.path()));
+        assert!(bge.query.starts_with("Represent this sentence"));
+        assert_eq!(bge.document, "");
+        let minilm = Prompts::of_model(&files("all-MiniLM-L6-v2", dir.path()));
+        assert_eq!(minilm, Prompts::default());
+    }
+
+    #[test]
+    fn the_model_own_prompts_win() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("config_sentence_transformers.json"),
+            r#"{"prompts": {"query": "search_query: ", "document": "search_document: "}}"#,
+        )
+        .unwrap();
+        let p = Prompts::of_model(&files("intfloat/e5-small-v2", dir.path()));
+        assert_eq!(p.query, "search_query: ");
+        assert_eq!(p.document, "search_document: ");
+    }
+}
