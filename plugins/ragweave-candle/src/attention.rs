@@ -10,6 +10,8 @@ use candle_core::{CpuStorage, CustomOp1, Layout, Shape, Tensor};
 use gemm::{Parallelism, gemm};
 use rayon::prelude::*;
 
+use crate::simd::softmax_in_place;
+
 /// Attention over a `(batch, seq, 3 * hidden)` f32 QKV tensor on the CPU, or `None` where
 /// the caller should use the general path (another device or dtype).
 pub(crate) fn fused_attention(
@@ -112,16 +114,7 @@ impl CustomOp1 for FusedAttention {
                     false,
                     Parallelism::None,
                 );
-                for r in scores.chunks_mut(n) {
-                    let max = r.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-                    let mut sum = 0.0;
-                    for x in r.iter_mut() {
-                        *x = (*x - max).exp();
-                        sum += *x;
-                    }
-                    let inv = 1.0 / sum;
-                    r.iter_mut().for_each(|x| *x *= inv);
-                }
+                scores.chunks_mut(n).for_each(softmax_in_place);
                 // context (n × d) = P (n × n) · V (n × d), into the merged layout
                 gemm(
                     n,

@@ -36,6 +36,7 @@ mod model;
 mod options;
 mod pooling;
 mod prompts;
+mod simd;
 mod softmax;
 
 pub use config::{CandleEmbedderConfig, CrossEncoderConfig};
