@@ -30,6 +30,12 @@ pub(crate) fn fused_attention(
     Ok(Some(qkv.apply_op1_no_bwd(&op)?))
 }
 
+thread_local! {
+    /// One score matrix per worker thread, reused: a fresh 256 KB buffer per (sequence, head)
+    /// went through mmap and page faults every time.
+    static SCORES: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 struct FusedAttention {
     heads: usize,
     lengths: Vec<usize>,
@@ -87,57 +93,60 @@ impl CustomOp1 for FusedAttention {
             let n = self.lengths[row].min(s);
             let base = row * s * three_h + head * d;
             let (q, k, v) = (&qkv[base..], &qkv[base + h..], &qkv[base + 2 * h..]);
-            let mut scores = vec![0.0f32; n * n];
-            // SAFETY: every pointer stays inside its slice: rows < n <= s apart by
-            // `three_h` (inputs) or `h` (output), columns < d from a head's offset. Output
-            // block (row, head) belongs to this task alone.
-            unsafe {
-                // scores (n × n) = scale · Q (n × d) · Kᵀ (d × n)
-                gemm(
-                    n,
-                    n,
-                    d,
-                    scores.as_mut_ptr(),
-                    1,
-                    n as isize,
-                    false,
-                    q.as_ptr(),
-                    1,
-                    three_h as isize,
-                    k.as_ptr(),
-                    three_h as isize,
-                    1,
-                    0.0,
-                    scale,
-                    false,
-                    false,
-                    false,
-                    Parallelism::None,
-                );
-                scores.chunks_mut(n).for_each(softmax_in_place);
-                // context (n × d) = P (n × n) · V (n × d), into the merged layout
-                gemm(
-                    n,
-                    d,
-                    n,
-                    dst.at(row * s * h + head * d),
-                    1,
-                    h as isize,
-                    false,
-                    scores.as_ptr(),
-                    1,
-                    n as isize,
-                    v.as_ptr(),
-                    1,
-                    three_h as isize,
-                    0.0,
-                    1.0,
-                    false,
-                    false,
-                    false,
-                    Parallelism::None,
-                );
-            }
+            SCORES.with_borrow_mut(|scores| {
+                scores.clear();
+                scores.resize(n * n, 0.0);
+                // SAFETY: every pointer stays inside its slice: rows < n <= s apart by
+                // `three_h` (inputs) or `h` (output), columns < d from a head's offset. Output
+                // block (row, head) belongs to this task alone.
+                unsafe {
+                    // scores (n × n) = scale · Q (n × d) · Kᵀ (d × n)
+                    gemm(
+                        n,
+                        n,
+                        d,
+                        scores.as_mut_ptr(),
+                        1,
+                        n as isize,
+                        false,
+                        q.as_ptr(),
+                        1,
+                        three_h as isize,
+                        k.as_ptr(),
+                        three_h as isize,
+                        1,
+                        0.0,
+                        scale,
+                        false,
+                        false,
+                        false,
+                        Parallelism::None,
+                    );
+                    scores.chunks_mut(n).for_each(softmax_in_place);
+                    // context (n × d) = P (n × n) · V (n × d), into the merged layout
+                    gemm(
+                        n,
+                        d,
+                        n,
+                        dst.at(row * s * h + head * d),
+                        1,
+                        h as isize,
+                        false,
+                        scores.as_ptr(),
+                        1,
+                        n as isize,
+                        v.as_ptr(),
+                        1,
+                        three_h as isize,
+                        0.0,
+                        1.0,
+                        false,
+                        false,
+                        false,
+                        Parallelism::None,
+                    );
+                }
+            });
         });
         Ok((CpuStorage::F32(out), Shape::from((b, s, h))))
     }

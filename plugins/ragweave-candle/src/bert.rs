@@ -42,7 +42,8 @@ fn default_eps() -> f64 {
 /// Activations the encoder knows, by their `hidden_act` names.
 pub(crate) const ACTIVATIONS: &[&str] = &["gelu", "gelu_new", "gelu_pytorch_tanh", "relu"];
 
-fn activate(act: &str, xs: &Tensor) -> candle_core::Result<Tensor> {
+/// Applies the activation, in place where it can: `xs` is a fresh layer output.
+fn activate(act: &str, xs: Tensor) -> candle_core::Result<Tensor> {
     match act {
         "gelu" => crate::gelu::gelu_erf(xs),
         "relu" => xs.relu(),
@@ -213,7 +214,7 @@ impl Bert {
         let attn = l
             .attn_norm
             .forward(&apply_2d(&l.attn_out, &ctx)?.add(xs)?)?;
-        let inter = activate(&self.act, &apply_2d(&l.inter, &attn)?)?;
+        let inter = activate(&self.act, apply_2d(&l.inter, &attn)?)?;
         l.out_norm.forward(&apply_2d(&l.out, &inter)?.add(&attn)?)
     }
 

@@ -118,7 +118,10 @@ mod tests {
         for i in 0..20_000 {
             let x = -80.0 + i as f32 * 0.004;
             let (ours, std) = (exp(x), x.exp());
-            assert!(((ours - std) / std).abs() < 5e-7, "exp({x}): {ours} vs {std}");
+            assert!(
+                ((ours - std) / std).abs() < 5e-7,
+                "exp({x}): {ours} vs {std}"
+            );
         }
     }
 
