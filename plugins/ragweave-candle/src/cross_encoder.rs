@@ -7,12 +7,12 @@ use candle_core::{DType, IndexOp, Module, Tensor};
 use candle_nn::Linear;
 use ragweave_core::{Error, Hit, Query, Reranker, Result, sort_hits};
 use serde_json::Value;
-use tokenizers::{EncodeInput, Encoding};
+use tokenizers::EncodeInput;
 
-use crate::bert::{batch_tensors, linear};
+use crate::bert::linear;
 use crate::error::{CandleError, bad_file};
 use crate::files::ModelFiles;
-use crate::model::LoadedModel;
+use crate::model::{LoadedModel, check_batch_size, off_the_runtime};
 use crate::options::{Accelerator, Precision};
 
 /// How to load and run a [`CrossEncoder`].
@@ -71,12 +71,7 @@ impl CrossEncoder {
         files: &ModelFiles,
         options: CrossEncoderOptions,
     ) -> Result<Self, CandleError> {
-        if options.batch_size == 0 {
-            return Err(CandleError::Option {
-                option: "batch_size",
-                reason: "must be at least 1".into(),
-            });
-        }
+        check_batch_size(options.batch_size)?;
         let model = LoadedModel::load(
             files,
             options.precision,
@@ -164,34 +159,13 @@ impl Inner {
             .tokenizer
             .encode_batch(pairs, true)
             .map_err(|e| Error::component(&self.name, format!("tokenizer: {e}")))?;
-        let mut order: Vec<usize> = (0..encodings.len()).collect();
-        order.sort_by_key(|&i| std::cmp::Reverse(encodings[i].len()));
-        let mut out = vec![Vec::new(); passages.len()];
-        for batch in order.chunks(self.batch_size) {
-            let rows = self
-                .forward(batch.iter().map(|&i| &encodings[i]))
-                .map_err(|e| Error::from(CandleError::Engine(e)))?;
-            for (&i, row) in batch.iter().zip(rows) {
-                out[i] = row;
-            }
-        }
-        Ok(out)
-    }
-
-    fn forward<'a>(
-        &self,
-        encodings: impl Iterator<Item = &'a Encoding>,
-    ) -> candle_core::Result<Vec<Vec<f32>>> {
-        let rows: Vec<(&[u32], &[u32])> =
-            encodings.map(|e| (e.get_ids(), e.get_type_ids())).collect();
-        let m = &self.model;
-        let (ids, types, mask) = batch_tensors(&rows, m.pad_id, &m.device)?;
-        let lengths: Vec<usize> = rows.iter().map(|(ids, _)| ids.len()).collect();
-        let states = m.bert.forward(&ids, &types, &mask, &lengths)?;
-        let cls = states.i((.., 0, ..))?;
-        let pooled = self.pooler.forward(&cls)?.tanh()?;
-        let logits: Tensor = self.classifier.forward(&pooled)?;
-        logits.to_dtype(DType::F32)?.to_vec2::<f32>()
+        self.model
+            .in_batches(&encodings, self.batch_size, |states, _mask| {
+                let cls = states.i((.., 0, ..))?;
+                let pooled = self.pooler.forward(&cls)?.tanh()?;
+                let logits: Tensor = self.classifier.forward(&pooled)?;
+                logits.to_dtype(DType::F32)?.to_vec2::<f32>()
+            })
     }
 }
 
@@ -208,12 +182,7 @@ impl Reranker for CrossEncoder {
             let refs: Vec<&str> = passages.iter().map(String::as_str).collect();
             inner.logits(&text, &refs)
         };
-        let logits = match tokio::runtime::Handle::try_current() {
-            Ok(handle) => handle.spawn_blocking(work).await.map_err(|e| {
-                Error::component(&self.inner.name, format!("rerank task failed: {e}"))
-            })??,
-            Err(_) => work()?,
-        };
+        let logits = off_the_runtime(&self.inner.name, work).await?;
         for (hit, l) in hits.iter_mut().zip(&logits) {
             hit.score = score(l);
         }

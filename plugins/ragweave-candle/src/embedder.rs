@@ -7,10 +7,10 @@ use candle_core::DType;
 use ragweave_core::{EmbedInput, Embedder, Error, InputKind, Result, TokenCounter};
 use tokenizers::{Encoding, Tokenizer};
 
-use crate::bert::{batch_tensors, l2_normalize};
+use crate::bert::l2_normalize;
 use crate::error::CandleError;
 use crate::files::ModelFiles;
-use crate::model::LoadedModel;
+use crate::model::{LoadedModel, check_batch_size, off_the_runtime};
 use crate::options::{Accelerator, Precision};
 use crate::pooling::Pooling;
 use crate::prompts::Prompts;
@@ -96,12 +96,7 @@ impl CandleEmbedder {
         files: &ModelFiles,
         options: CandleEmbedderOptions,
     ) -> Result<Self, CandleError> {
-        if options.batch_size == 0 {
-            return Err(CandleError::Option {
-                option: "batch_size",
-                reason: "must be at least 1".into(),
-            });
-        }
+        check_batch_size(options.batch_size)?;
         let model = LoadedModel::load(
             files,
             options.precision,
@@ -212,39 +207,14 @@ impl Inner {
                 ),
             ));
         }
-        // Longest first, as sentence-transformers does: batches of similar lengths pad least.
-        let mut order: Vec<usize> = (0..encodings.len()).collect();
-        order.sort_by_key(|&i| std::cmp::Reverse(encodings[i].len()));
-        let mut out = vec![Vec::new(); texts.len()];
-        for batch in order.chunks(self.batch_size) {
-            let vectors = self
-                .forward(batch.iter().map(|&i| &encodings[i]))
-                .map_err(|e| Error::from(CandleError::Engine(e)))?;
-            for (&i, v) in batch.iter().zip(vectors) {
-                out[i] = v;
-            }
-        }
-        Ok(out)
-    }
-
-    fn forward<'a>(
-        &self,
-        encodings: impl Iterator<Item = &'a Encoding>,
-    ) -> candle_core::Result<Vec<Vec<f32>>> {
-        let rows: Vec<(&[u32], &[u32])> =
-            encodings.map(|e| (e.get_ids(), e.get_type_ids())).collect();
-        let m = &self.model;
-        let (ids, types, mask) = batch_tensors(&rows, m.pad_id, &m.device)?;
-        let lengths: Vec<usize> = rows.iter().map(|(ids, _)| ids.len()).collect();
-        let states = m
-            .bert
-            .forward(&ids, &types, &mask, &lengths)?
-            .to_dtype(DType::F32)?;
-        let mut pooled = self.pooling.apply(&states, &mask)?;
-        if self.normalize {
-            pooled = l2_normalize(&pooled)?;
-        }
-        pooled.to_vec2::<f32>()
+        self.model
+            .in_batches(&encodings, self.batch_size, |states, mask| {
+                let mut pooled = self.pooling.apply(&states.to_dtype(DType::F32)?, mask)?;
+                if self.normalize {
+                    pooled = l2_normalize(&pooled)?;
+                }
+                pooled.to_vec2::<f32>()
+            })
     }
 }
 
@@ -284,14 +254,10 @@ impl Embedder for CandleEmbedder {
         let texts = texts.to_vec();
         let kind = input.kind;
         let instruction = input.instruction.map(str::to_string);
-        let work = move || inner.embed(&texts, kind, instruction.as_deref());
-        match tokio::runtime::Handle::try_current() {
-            // The forward pass is seconds of CPU work: keep it off the async workers.
-            Ok(handle) => handle.spawn_blocking(work).await.map_err(|e| {
-                Error::component(&self.inner.model_id, format!("embedding task failed: {e}"))
-            })?,
-            Err(_) => work(),
-        }
+        off_the_runtime(&self.inner.model_id, move || {
+            inner.embed(&texts, kind, instruction.as_deref())
+        })
+        .await
     }
 }
 

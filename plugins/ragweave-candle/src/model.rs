@@ -2,12 +2,12 @@
 
 use std::path::Path;
 
-use candle_core::Device;
+use candle_core::{Device, Tensor};
 use candle_nn::VarBuilder;
 use serde_json::Value;
-use tokenizers::{Tokenizer, TruncationDirection, TruncationParams, TruncationStrategy};
+use tokenizers::{Encoding, Tokenizer, TruncationDirection, TruncationParams, TruncationStrategy};
 
-use crate::bert::{ACTIVATIONS, Bert, BertConfig, encoder_prefix};
+use crate::bert::{ACTIVATIONS, Bert, BertConfig, batch_tensors, encoder_prefix};
 use crate::error::{CandleError, bad_file};
 use crate::files::{ModelFiles, read_json};
 use crate::options::{Accelerator, Precision};
@@ -175,4 +175,68 @@ fn max_length_of(
         .or_else(|| from("tokenizer_config.json", "model_max_length"))
         .unwrap_or(table)
         .min(table))
+}
+
+impl LoadedModel {
+    /// Runs `per_batch` over `encodings` longest first, `batch_size` at a time, and returns
+    /// its rows in input order. Sorting is what sentence-transformers does: batches of similar
+    /// lengths pad least.
+    pub fn in_batches(
+        &self,
+        encodings: &[Encoding],
+        batch_size: usize,
+        per_batch: impl Fn(&Tensor, &Tensor) -> candle_core::Result<Vec<Vec<f32>>>,
+    ) -> ragweave_core::Result<Vec<Vec<f32>>> {
+        let mut order: Vec<usize> = (0..encodings.len()).collect();
+        order.sort_by_key(|&i| std::cmp::Reverse(encodings[i].len()));
+        let mut out = vec![Vec::new(); encodings.len()];
+        for batch in order.chunks(batch_size) {
+            let rows = self
+                .states(batch.iter().map(|&i| &encodings[i]))
+                .and_then(|(states, mask)| per_batch(&states, &mask))
+                .map_err(|e| ragweave_core::Error::from(CandleError::Engine(e)))?;
+            for (&i, row) in batch.iter().zip(rows) {
+                out[i] = row;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Hidden states `(batch, seq, hidden)` of a padded batch, and its 0/1 mask.
+    fn states<'a>(
+        &self,
+        encodings: impl Iterator<Item = &'a Encoding>,
+    ) -> candle_core::Result<(Tensor, Tensor)> {
+        let rows: Vec<(&[u32], &[u32])> =
+            encodings.map(|e| (e.get_ids(), e.get_type_ids())).collect();
+        let (ids, types, mask) = batch_tensors(&rows, self.pad_id, &self.device)?;
+        let lengths: Vec<usize> = rows.iter().map(|(ids, _)| ids.len()).collect();
+        let states = self.bert.forward(&ids, &types, &mask, &lengths)?;
+        Ok((states, mask))
+    }
+}
+
+/// Refuses a batch size of zero.
+pub(crate) fn check_batch_size(n: usize) -> Result<(), CandleError> {
+    if n == 0 {
+        return Err(CandleError::Option {
+            option: "batch_size",
+            reason: "must be at least 1".into(),
+        });
+    }
+    Ok(())
+}
+
+/// Runs model work on tokio's blocking pool when called from a runtime (a forward pass is
+/// seconds of CPU that would stall the async workers), inline otherwise.
+pub(crate) async fn off_the_runtime<T: Send + 'static>(
+    component: &str,
+    work: impl FnOnce() -> ragweave_core::Result<T> + Send + 'static,
+) -> ragweave_core::Result<T> {
+    match tokio::runtime::Handle::try_current() {
+        Ok(handle) => handle.spawn_blocking(work).await.map_err(|e| {
+            ragweave_core::Error::component(component, format!("model task failed: {e}"))
+        })?,
+        Err(_) => work(),
+    }
 }
