@@ -93,9 +93,12 @@ impl CustomOp1 for FusedAttention {
             let n = self.lengths[row].min(s);
             let base = row * s * three_h + head * d;
             let (q, k, v) = (&qkv[base..], &qkv[base + h..], &qkv[base + 2 * h..]);
-            SCORES.with_borrow_mut(|scores| {
-                scores.clear();
-                scores.resize(n * n, 0.0);
+            SCORES.with_borrow_mut(|buffer| {
+                // The first GEMM overwrites every entry (it does not read `dst`): grow, never clear.
+                if buffer.len() < n * n {
+                    buffer.resize(n * n, 0.0);
+                }
+                let scores = &mut buffer[..n * n];
                 // SAFETY: every pointer stays inside its slice: rows < n <= s apart by
                 // `three_h` (inputs) or `h` (output), columns < d from a head's offset. Output
                 // block (row, head) belongs to this task alone.

@@ -152,10 +152,7 @@ impl CandleEmbedder {
 
     /// The prefix put before texts of `kind`.
     pub fn prefix(&self, kind: InputKind) -> &str {
-        match kind {
-            InputKind::Query => &self.inner.prompts.query,
-            InputKind::Document => &self.inner.prompts.document,
-        }
+        self.inner.prompts.for_kind(kind)
     }
 
     /// Embeds on the calling thread: for benchmarks and non-async callers.
@@ -181,10 +178,7 @@ impl Inner {
         if texts.is_empty() {
             return Ok(Vec::new());
         }
-        let prefix = instruction.unwrap_or(match kind {
-            InputKind::Query => &self.prompts.query,
-            InputKind::Document => &self.prompts.document,
-        });
+        let prefix = instruction.unwrap_or(self.prompts.for_kind(kind));
         let tokenizer = &self.model.tokenizer;
         let inputs: Vec<String> = texts.iter().map(|t| format!("{prefix}{t}")).collect();
         let encodings = tokenizer

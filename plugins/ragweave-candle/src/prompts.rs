@@ -1,5 +1,6 @@
 //! The text an asymmetric model expects before queries and documents.
 
+use ragweave_core::InputKind;
 use serde_json::Value;
 
 use crate::files::{ModelFiles, read_json};
@@ -12,6 +13,14 @@ pub(crate) struct Prompts {
 }
 
 impl Prompts {
+    /// The prefix for texts of `kind`.
+    pub fn for_kind(&self, kind: InputKind) -> &str {
+        match kind {
+            InputKind::Query => &self.query,
+            InputKind::Document => &self.document,
+        }
+    }
+
     /// The model's own `prompts` (config_sentence_transformers.json) if it has them, else the
     /// prefixes its family was trained with: e5 (`query: ` / `passage: `) and English bge
     /// (an instruction before queries only). Others get none.

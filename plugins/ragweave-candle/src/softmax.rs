@@ -7,6 +7,8 @@ use candle_core::{CpuStorage, CustomOp1, Layout, Shape, Tensor};
 use half::f16;
 use rayon::prelude::*;
 
+use crate::simd::softmax_in_place;
+
 /// `softmax(scores * scale)` over the last dimension of `(batch, heads, queries, keys)`,
 /// reading only the first `lengths[b]` keys of batch row `b` (the rest get probability 0).
 pub(crate) fn masked_softmax(
@@ -46,19 +48,10 @@ impl MaskedSoftmax {
             .enumerate()
             .for_each(|(row, (d, s))| {
                 let n = self.lengths[row / self.rows_per_batch].min(keys);
-                let max = s[..n]
-                    .iter()
-                    .map(|&x| to(x) * self.scale)
-                    .fold(f32::NEG_INFINITY, f32::max);
-                let mut sum = 0.0f32;
-                let mut exps = Vec::with_capacity(n);
-                for &x in &s[..n] {
-                    let e = (to(x) * self.scale - max).exp();
-                    sum += e;
-                    exps.push(e);
-                }
-                for (o, e) in d.iter_mut().zip(&exps) {
-                    *o = from(e / sum);
+                let mut probs: Vec<f32> = s[..n].iter().map(|&x| to(x) * self.scale).collect();
+                softmax_in_place(&mut probs);
+                for (o, p) in d.iter_mut().zip(probs) {
+                    *o = from(p);
                 }
             });
         dst

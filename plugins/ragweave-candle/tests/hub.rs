@@ -1,0 +1,18 @@
+//! The hub path without a network. In its own test binary: it sets environment variables,
+//! which must not race with other tests' threads reading the environment.
+
+use ragweave_candle::{CandleError, ModelFiles};
+
+#[test]
+fn a_hub_id_offline_says_to_pass_a_local_path() {
+    // Point the hub at a closed port so the test never depends on the network.
+    let cache = tempfile::tempdir().unwrap();
+    // SAFETY: this binary has one test, so no other thread reads the environment meanwhile.
+    unsafe {
+        std::env::set_var("HF_HOME", cache.path());
+        std::env::set_var("HF_ENDPOINT", "http://127.0.0.1:9");
+    }
+    let err = ModelFiles::resolve("sentence-transformers/all-MiniLM-L6-v2", None).unwrap_err();
+    assert!(matches!(err, CandleError::Hub { .. }), "{err}");
+    assert!(err.to_string().contains("local directory"), "{err}");
+}
