@@ -19,6 +19,7 @@ pub mod datasets;
 pub mod embedder;
 pub mod fixtures;
 pub mod generator;
+pub mod gguf;
 pub mod memory;
 pub mod models;
 pub mod reranker;

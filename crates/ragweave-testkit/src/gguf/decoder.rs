@@ -1,0 +1,148 @@
+//! Random-weight decoder LLMs (llama or qwen2 architecture) with a byte-level vocabulary.
+
+use std::io;
+use std::path::Path;
+
+use super::{CHATML_TEMPLATE, GgufWriter, TensorData, TensorType, Value, byte_vocab};
+
+/// The shape of a decoder to write. Weights are uniform random from `seed`; the tokenizer
+/// is SentencePiece-style ("llama") over [`byte_vocab`], so any text tokenizes to bytes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DecoderSpec {
+    /// `llama` or `qwen2` (qwen2 adds biases to the query, key and value projections).
+    pub architecture: &'static str,
+    /// Vocabulary size; at least the 259 byte-level tokens.
+    pub vocab_size: usize,
+    /// Hidden width.
+    pub embedding_length: u64,
+    /// Transformer blocks.
+    pub block_count: u64,
+    /// Attention heads.
+    pub head_count: u64,
+    /// Key/value heads (grouped-query attention when fewer than `head_count`).
+    pub head_count_kv: u64,
+    /// Feed-forward width.
+    pub feed_forward_length: u64,
+    /// Trained context length.
+    pub context_length: u32,
+    /// RoPE base frequency.
+    pub rope_freq_base: f32,
+    /// Whether the output projection is its own tensor (else tied to the token embeddings).
+    pub separate_output: bool,
+    /// Storage of the matrices (norms are always f32).
+    pub tensor_type: TensorType,
+    /// `tokenizer.chat_template`, if any.
+    pub chat_template: Option<String>,
+    /// Weight seed.
+    pub seed: u64,
+}
+
+impl DecoderSpec {
+    /// 2 layers, width 64, 4 heads, f32: loads and decodes in milliseconds.
+    pub fn tiny() -> Self {
+        Self {
+            architecture: "llama",
+            vocab_size: 259,
+            embedding_length: 64,
+            block_count: 2,
+            head_count: 4,
+            head_count_kv: 4,
+            feed_forward_length: 128,
+            context_length: 2048,
+            rope_freq_base: 10_000.0,
+            separate_output: true,
+            tensor_type: TensorType::F32,
+            chat_template: Some(CHATML_TEMPLATE.to_string()),
+            seed: 42,
+        }
+    }
+
+    /// Qwen2.5-0.5B-Instruct's shape (24 layers, width 896, 14 heads, 2 KV heads, FFN 4864,
+    /// 151,936 tokens, tied embeddings), for speed benchmarks: decoding speed does not
+    /// depend on the weights' values.
+    pub fn qwen2_5_0_5b(tensor_type: TensorType) -> Self {
+        Self {
+            architecture: "qwen2",
+            vocab_size: 151_936,
+            embedding_length: 896,
+            block_count: 24,
+            head_count: 14,
+            head_count_kv: 2,
+            feed_forward_length: 4864,
+            context_length: 32_768,
+            rope_freq_base: 1_000_000.0,
+            separate_output: false,
+            tensor_type,
+            chat_template: Some(CHATML_TEMPLATE.to_string()),
+            seed: 7,
+        }
+    }
+
+    /// Writes the model to `path`.
+    pub fn write(&self, path: &Path) -> io::Result<()> {
+        assert!(self.vocab_size >= 259, "the byte-level vocabulary needs 259 tokens");
+        let arch = self.architecture;
+        let (n_embd, n_ff, n_vocab) = (
+            self.embedding_length,
+            self.feed_forward_length,
+            self.vocab_size as u64,
+        );
+        let n_embd_kv = n_embd / self.head_count * self.head_count_kv;
+        let mut w = GgufWriter::new();
+        w.kv("general.architecture", arch)
+            .kv("general.name", "ragweave-testkit random decoder")
+            .kv(&format!("{arch}.context_length"), self.context_length)
+            .kv(&format!("{arch}.embedding_length"), n_embd as u32)
+            .kv(&format!("{arch}.block_count"), self.block_count as u32)
+            .kv(&format!("{arch}.feed_forward_length"), n_ff as u32)
+            .kv(&format!("{arch}.attention.head_count"), self.head_count as u32)
+            .kv(&format!("{arch}.attention.head_count_kv"), self.head_count_kv as u32)
+            .kv(&format!("{arch}.attention.layer_norm_rms_epsilon"), Value::F32(1e-6))
+            .kv(&format!("{arch}.rope.freq_base"), Value::F32(self.rope_freq_base));
+        let vocab = byte_vocab(self.vocab_size - 259);
+        w.kv("tokenizer.ggml.model", "llama")
+            .kv(
+                "tokenizer.ggml.tokens",
+                Value::StrArray(vocab.iter().map(|(t, _)| t.clone()).collect()),
+            )
+            .kv("tokenizer.ggml.scores", Value::F32Array(vec![0.0; vocab.len()]))
+            .kv(
+                "tokenizer.ggml.token_type",
+                Value::I32Array(vocab.iter().map(|(_, k)| *k as i32).collect()),
+            )
+            .kv("tokenizer.ggml.unknown_token_id", 0u32)
+            .kv("tokenizer.ggml.bos_token_id", 1u32)
+            .kv("tokenizer.ggml.eos_token_id", 2u32)
+            .kv("tokenizer.ggml.add_bos_token", Value::Bool(true))
+            .kv("tokenizer.ggml.add_eos_token", Value::Bool(false));
+        if let Some(t) = &self.chat_template {
+            w.kv("tokenizer.chat_template", t.as_str());
+        }
+        let ty = self.tensor_type;
+        let seed = self.seed;
+        let random = |scale| TensorData::Random { seed, scale };
+        w.tensor("token_embd.weight", &[n_embd, n_vocab], ty, random(0.5));
+        w.tensor("output_norm.weight", &[n_embd], TensorType::F32, TensorData::Fill(1.0));
+        if self.separate_output {
+            w.tensor("output.weight", &[n_embd, n_vocab], ty, random(0.5));
+        }
+        for i in 0..self.block_count {
+            let b = |n: &str| format!("blk.{i}.{n}");
+            w.tensor(&b("attn_norm.weight"), &[n_embd], TensorType::F32, TensorData::Fill(1.0));
+            w.tensor(&b("attn_q.weight"), &[n_embd, n_embd], ty, random(0.2));
+            w.tensor(&b("attn_k.weight"), &[n_embd, n_embd_kv], ty, random(0.2));
+            w.tensor(&b("attn_v.weight"), &[n_embd, n_embd_kv], ty, random(0.2));
+            if arch == "qwen2" {
+                w.tensor(&b("attn_q.bias"), &[n_embd], TensorType::F32, random(0.1));
+                w.tensor(&b("attn_k.bias"), &[n_embd_kv], TensorType::F32, random(0.1));
+                w.tensor(&b("attn_v.bias"), &[n_embd_kv], TensorType::F32, random(0.1));
+            }
+            w.tensor(&b("attn_output.weight"), &[n_embd, n_embd], ty, random(0.2));
+            w.tensor(&b("ffn_norm.weight"), &[n_embd], TensorType::F32, TensorData::Fill(1.0));
+            w.tensor(&b("ffn_gate.weight"), &[n_embd, n_ff], ty, random(0.2));
+            w.tensor(&b("ffn_up.weight"), &[n_embd, n_ff], ty, random(0.2));
+            w.tensor(&b("ffn_down.weight"), &[n_ff, n_embd], ty, random(0.2));
+        }
+        w.write(path)
+    }
+}

@@ -1,0 +1,27 @@
+//! # ragweave-llama-cpp
+//!
+//! GGUF models on llama.cpp (through `llama-cpp-2`): a streaming chat [`LlamaGenerator`],
+//! a [`LlamaEmbedder`] for embedding models (BERT family and decoder embedders) and a
+//! [`LlamaReranker`] for reranking models (llama.cpp's rank pooling). Models load from a
+//! path or a Hugging Face hub file (`owner/repo/file.gguf`); bad input is a typed
+//! [`LlamaCppError`], checked before llama.cpp sees it where llama.cpp would abort.
+//!
+//! Config kinds (registered by the `ragweave` facade's `llama-cpp` feature):
+//! `llama_cpp` (generator), `llama_cpp_embedder`, `llama_cpp_reranker`.
+
+#![warn(missing_docs)]
+
+mod backend;
+mod error;
+mod files;
+mod generator;
+mod model;
+mod pieces;
+mod sampling;
+mod template;
+mod worker;
+
+pub use error::LlamaCppError;
+pub use files::resolve;
+pub use generator::{LlamaGenerator, LlamaGeneratorOptions};
+pub use template::TemplateSource;
