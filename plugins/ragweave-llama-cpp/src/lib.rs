@@ -12,16 +12,21 @@
 #![warn(missing_docs)]
 
 mod backend;
+mod embedder;
+mod encoder;
 mod error;
 mod files;
 mod generator;
 mod model;
 mod pieces;
+mod reranker;
 mod sampling;
 mod template;
 mod worker;
 
+pub use embedder::{EmbeddingPooling, LlamaEmbedder, LlamaEmbedderOptions};
 pub use error::LlamaCppError;
 pub use files::resolve;
 pub use generator::{LlamaGenerator, LlamaGeneratorOptions};
+pub use reranker::{LlamaReranker, LlamaRerankerOptions};
 pub use template::TemplateSource;

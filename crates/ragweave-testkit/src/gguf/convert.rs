@@ -193,6 +193,8 @@ fn read_safetensors(path: &Path) -> io::Result<Tensors> {
                 .map(|c| f32::from_bits(u32::from(u16::from_le_bytes([c[0], c[1]])) << 16))
                 .collect(),
             Some("F16") => raw.chunks_exact(2).map(|c| f16_to_f32(u16::from_le_bytes([c[0], c[1]]))).collect(),
+            // Integer buffers (position_ids) are not weights.
+            Some("I64" | "I32" | "U8" | "BOOL") => continue,
             other => return Err(bad(format!("safetensors: {name} has dtype {other:?}"))),
         };
         out.push((name.clone(), (shape, values)));

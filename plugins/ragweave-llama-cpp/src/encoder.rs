@@ -1,0 +1,155 @@
+//! The thread that owns an embedding context, shared by the embedder and the reranker.
+//!
+//! Sequences are packed into batches (up to `batch_tokens` tokens and `max_sequences`
+//! sequences each) and decoded together; llama.cpp pools each sequence's states (mean, CLS,
+//! last, or rank for rerankers) and this returns one output per sequence, in order.
+
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::sync::mpsc::{Sender, channel, sync_channel};
+
+use llama_cpp_2::context::LlamaContext;
+use llama_cpp_2::context::params::{LlamaContextParams, LlamaPoolingType};
+use llama_cpp_2::llama_batch::LlamaBatch;
+use llama_cpp_2::model::LlamaModel;
+use llama_cpp_2::token::LlamaToken;
+use tokio::sync::oneshot;
+
+use crate::backend::{backend, with_logged_errors};
+use crate::error::LlamaCppError;
+
+type Reply = oneshot::Sender<Result<Vec<Vec<f32>>, LlamaCppError>>;
+
+/// Sequences to pool, and where the outputs go.
+pub(crate) struct EncodeJob {
+    pub sequences: Vec<Vec<LlamaToken>>,
+    pub reply: Reply,
+}
+
+/// Context sizes of an encoder.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct EncoderShape {
+    pub batch_tokens: u32,
+    pub max_sequences: u32,
+    pub threads: i32,
+    pub pooling: LlamaPoolingType,
+}
+
+/// Starts the worker; returns once its context exists.
+pub(crate) fn spawn(model: Arc<LlamaModel>, shape: EncoderShape) -> Result<Sender<EncodeJob>, LlamaCppError> {
+    let (jobs, queue) = channel::<EncodeJob>();
+    let (ready, started) = sync_channel(1);
+    std::thread::Builder::new()
+        .name("llama.cpp encoder".into())
+        .spawn(move || {
+            let params = LlamaContextParams::default()
+                .with_embeddings(true)
+                // Flash attention keeps K and V in f16 on the CPU: scores then move with
+                // what else shares the batch. Exact attention keeps a text's vector its own.
+                .with_flash_attention_policy(llama_cpp_sys_2::LLAMA_FLASH_ATTN_TYPE_DISABLED)
+                .with_pooling_type(shape.pooling)
+                .with_n_ctx(NonZeroU32::new(shape.batch_tokens))
+                .with_n_batch(shape.batch_tokens)
+                .with_n_ubatch(shape.batch_tokens)
+                .with_n_seq_max(shape.max_sequences)
+                .with_n_threads(shape.threads)
+                .with_n_threads_batch(shape.threads);
+            let (ctx, errors) = with_logged_errors(|| model.new_context(backend(), params));
+            let mut ctx = match ctx {
+                Ok(ctx) => ctx,
+                Err(e) => {
+                    let _ = ready.send(Err(LlamaCppError::Engine(format!(
+                        "could not create an embedding context: {e} {}",
+                        errors.join("; ")
+                    ))));
+                    return;
+                }
+            };
+            let _ = ready.send(Ok(()));
+            let mut batch = LlamaBatch::new(shape.batch_tokens as usize, 1);
+            for job in queue {
+                let out = encode_all(&mut ctx, &mut batch, shape, &job.sequences);
+                let _ = job.reply.send(out);
+            }
+        })
+        .map_err(|e| LlamaCppError::Engine(format!("could not start the worker thread: {e}")))?;
+    started.recv().map_err(|_| LlamaCppError::WorkerGone)??;
+    Ok(jobs)
+}
+
+fn encode_all(
+    ctx: &mut LlamaContext<'_>,
+    batch: &mut LlamaBatch<'_>,
+    shape: EncoderShape,
+    sequences: &[Vec<LlamaToken>],
+) -> Result<Vec<Vec<f32>>, LlamaCppError> {
+    let mut out = Vec::with_capacity(sequences.len());
+    let mut start = 0;
+    while start < sequences.len() {
+        let mut end = start;
+        let mut tokens = 0;
+        while end < sequences.len()
+            && end - start < shape.max_sequences as usize
+            && tokens + sequences[end].len() <= shape.batch_tokens as usize
+        {
+            tokens += sequences[end].len();
+            end += 1;
+        }
+        assert!(end > start, "callers cut sequences to the batch size");
+        batch.clear();
+        for (seq, tokens) in sequences[start..end].iter().enumerate() {
+            for (pos, token) in tokens.iter().enumerate() {
+                batch
+                    .add(*token, pos as i32, &[seq as i32], true)
+                    .expect("counted to fit");
+            }
+        }
+        // Decoder embedders keep a KV cache: each batch starts from an empty one.
+        ctx.clear_kv_cache();
+        let (decoded, errors) = with_logged_errors(|| ctx.decode(batch));
+        decoded.map_err(|e| LlamaCppError::Engine(format!("embedding batch failed: {e} {}", errors.join("; "))))?;
+        for seq in 0..(end - start) {
+            let pooled = ctx.embeddings_seq_ith(seq as i32).map_err(|e| {
+                LlamaCppError::Engine(format!("no pooled output for sequence {seq}: {e}"))
+            })?;
+            out.push(pooled.to_vec());
+        }
+        start = end;
+    }
+    Ok(out)
+}
+
+/// Sends a job and waits for its outputs without blocking the async runtime.
+pub(crate) async fn run(jobs: &Sender<EncodeJob>, sequences: Vec<Vec<LlamaToken>>) -> Result<Vec<Vec<f32>>, LlamaCppError> {
+    let (reply, outputs) = oneshot::channel();
+    jobs.send(EncodeJob { sequences, reply })
+        .map_err(|_| LlamaCppError::WorkerGone)?;
+    outputs.await.map_err(|_| LlamaCppError::WorkerGone)?
+}
+
+/// The model's own pooling (`<arch>.pooling_type` in its metadata), if it declares one.
+pub(crate) fn model_pooling(model: &LlamaModel, architecture: &str) -> Option<u32> {
+    model
+        .meta_val_str(&format!("{architecture}.pooling_type"))
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+}
+
+/// Tokens of `text` with the model's special tokens, cut to `max` tokens in all (the closing
+/// separator kept). `None` when the text has no token of its own.
+pub(crate) fn tokens_for(model: &LlamaModel, text: &str, max: usize) -> Option<Vec<LlamaToken>> {
+    let vocab = model.vocab();
+    let mut body = vocab.tokenize(text.as_bytes(), false, false);
+    if body.is_empty() {
+        return None;
+    }
+    let bos = vocab.should_add_bos().then(|| vocab.bos());
+    let eos = if vocab.should_add_sep() {
+        Some(vocab.sep())
+    } else {
+        vocab.should_add_eos().then(|| vocab.eos())
+    };
+    let room = max.saturating_sub(usize::from(bos.is_some()) + usize::from(eos.is_some()));
+    body.truncate(room.max(1));
+    Some(bos.into_iter().chain(body).chain(eos).collect())
+}

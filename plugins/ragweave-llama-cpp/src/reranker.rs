@@ -1,0 +1,154 @@
+//! [`LlamaReranker`]: GGUF reranking models through llama.cpp's rank pooling.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::mpsc::Sender;
+
+use async_trait::async_trait;
+use llama_cpp_2::context::params::LlamaPoolingType;
+use llama_cpp_2::model::LlamaModel;
+use llama_cpp_2::token::LlamaToken;
+use ragweave_core::{Error, Hit, Query, Reranker, Result, sort_hits};
+
+use crate::encoder::{self, EncodeJob, EncoderShape, model_pooling};
+use crate::error::LlamaCppError;
+use crate::model::{self, Loaded};
+
+/// How to load and run a [`LlamaReranker`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct LlamaRerankerOptions {
+    /// Longest query + passage in tokens; default: the model's training context.
+    pub max_length: Option<u32>,
+    /// Most tokens decoded in one batch.
+    pub batch_tokens: u32,
+    /// Most pairs in one batch.
+    pub max_sequences: u32,
+    /// CPU threads; default: every core.
+    pub threads: Option<u32>,
+    /// Layers offloaded to the GPU (needs the `cuda` feature).
+    pub gpu_layers: u32,
+    /// Hub revision for hub files.
+    pub revision: Option<String>,
+}
+
+impl Default for LlamaRerankerOptions {
+    fn default() -> Self {
+        Self {
+            max_length: None,
+            batch_tokens: 4096,
+            max_sequences: 64,
+            threads: None,
+            gpu_layers: 0,
+            revision: None,
+        }
+    }
+}
+
+/// A reranking model in GGUF (a cross-encoder with a classification head, e.g. bge-reranker
+/// or jina-reranker): each (query, passage) pair gets the model's relevance score.
+pub struct LlamaReranker {
+    model: Arc<LlamaModel>,
+    jobs: Sender<EncodeJob>,
+    max_length: usize,
+    path: PathBuf,
+}
+
+impl LlamaReranker {
+    /// Loads a GGUF reranker (its metadata must declare rank pooling).
+    pub fn load(spec: &str, options: LlamaRerankerOptions) -> std::result::Result<Self, LlamaCppError> {
+        let Loaded {
+            model,
+            path,
+            architecture,
+        } = model::load(spec, options.revision.as_deref(), options.gpu_layers)?;
+        let pooling = model_pooling(&model, &architecture);
+        if pooling != Some(4) {
+            return Err(LlamaCppError::WrongKind {
+                path,
+                reason: format!(
+                    "not a reranking model: {architecture}.pooling_type is {pooling:?}, rank (4) expected"
+                ),
+            });
+        }
+        let max_length = options.max_length.unwrap_or(model.n_ctx_train()).max(4);
+        let shape = EncoderShape {
+            batch_tokens: options.batch_tokens.max(max_length),
+            max_sequences: options.max_sequences.max(1),
+            threads: model::threads(options.threads),
+            pooling: LlamaPoolingType::Rank,
+        };
+        let jobs = encoder::spawn(Arc::clone(&model), shape)?;
+        Ok(Self {
+            model,
+            jobs,
+            max_length: max_length as usize,
+            path,
+        })
+    }
+
+    /// The GGUF file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The tokens of one (query, passage) pair: `[CLS] query [SEP] passage [SEP]` for BERT
+    /// vocabularies, `<s> query </s> <sep> passage </s>` (llama-server's layout) otherwise;
+    /// the passage is cut to fit.
+    pub fn pair_tokens(&self, query: &str, passage: &str) -> Vec<LlamaToken> {
+        let vocab = self.model.vocab();
+        let q = vocab.tokenize(query.as_bytes(), false, false);
+        let mut d = vocab.tokenize(passage.as_bytes(), false, false);
+        let real = |t: LlamaToken| (t.0 >= 0).then_some(t);
+        let (bos, sep, eos) = (real(vocab.bos()), real(vocab.sep()), real(vocab.eos()));
+        let (mid, end): (Vec<LlamaToken>, Vec<LlamaToken>) = if vocab.should_add_sep() {
+            (sep.into_iter().collect(), sep.into_iter().collect())
+        } else {
+            (eos.into_iter().chain(sep).collect(), eos.into_iter().collect())
+        };
+        let fixed = usize::from(bos.is_some()) + q.len() + mid.len() + end.len();
+        d.truncate(self.max_length.saturating_sub(fixed));
+        bos.into_iter().chain(q).chain(mid).chain(d).chain(end).collect()
+    }
+
+    /// Scores of each passage for the query, in order.
+    pub async fn scores(&self, query: &str, passages: &[&str]) -> Result<Vec<f32>> {
+        if query.trim().is_empty() {
+            return Err(Error::invalid("query.text", "is empty"));
+        }
+        let mut pairs = Vec::with_capacity(passages.len());
+        for p in passages {
+            let pair = self.pair_tokens(query, p);
+            if pair.len() > self.max_length {
+                return Err(Error::invalid(
+                    "query.text",
+                    format!("is {} tokens with its separators; the model reads {}", pair.len(), self.max_length),
+                ));
+            }
+            pairs.push(pair);
+        }
+        let outputs = encoder::run(&self.jobs, pairs).await?;
+        Ok(outputs.into_iter().map(|o| o.first().copied().unwrap_or(f32::NAN)).collect())
+    }
+}
+
+#[async_trait]
+impl Reranker for LlamaReranker {
+    async fn rerank(&self, query: &Query, mut hits: Vec<Hit>) -> Result<Vec<Hit>> {
+        if hits.is_empty() {
+            return Ok(hits);
+        }
+        let passages: Vec<&str> = hits.iter().map(|h| h.chunk.text.as_str()).collect();
+        let scores = self.scores(&query.text, &passages).await?;
+        for (hit, s) in hits.iter_mut().zip(scores) {
+            hit.score = s;
+        }
+        sort_hits(&mut hits);
+        Ok(hits)
+    }
+}
+
+impl std::fmt::Debug for LlamaReranker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LlamaReranker").field("path", &self.path).finish()
+    }
+}
