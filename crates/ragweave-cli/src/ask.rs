@@ -4,7 +4,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use ragweave::{Answer, Query, Result};
+use std::io::Write;
+
+use futures::StreamExt;
+use ragweave::{Answer, AskEvent, Pipeline, Query, Result};
 
 use crate::store::{LoadedConfig, default_store};
 
@@ -34,10 +37,12 @@ pub async fn run(args: AskArgs) -> Result<ExitCode> {
     let store = args.store.clone().unwrap_or_else(default_store);
     loaded.ensure_expert(&store)?;
     let pipeline = loaded.config.build(&registry, &loaded.base).await?;
-    let answer = pipeline
-        .ask(Query::new(args.question.as_str()).top_k(args.top_k))
-        .await?;
+    let query = Query::new(args.question.as_str()).top_k(args.top_k);
     let generated = pipeline.has_generator();
+    if generated && !args.json {
+        return stream_answer(&pipeline, query).await;
+    }
+    let answer = pipeline.ask(query).await?;
     if args.json {
         let mut value = serde_json::to_value(&answer).expect("answers serialize");
         value["question"] = args.question.clone().into();
@@ -46,8 +51,6 @@ pub async fn run(args: AskArgs) -> Result<ExitCode> {
             "{}",
             serde_json::to_string_pretty(&value).expect("JSON prints")
         );
-    } else if generated {
-        print_answer(&answer);
     } else {
         print_passages(&answer, &registry.kinds("generator"));
     }
@@ -63,8 +66,33 @@ fn source(hit: &ragweave::Hit) -> String {
     }
 }
 
-fn print_answer(answer: &Answer) {
-    println!("{}\n", answer.text.trim());
+/// Prints the answer token by token as the generator writes it, then its sources.
+async fn stream_answer(pipeline: &Pipeline, query: Query) -> Result<ExitCode> {
+    let mut events = pipeline.ask_stream(query);
+    let mut stdout = std::io::stdout();
+    while let Some(event) = events.next().await {
+        match event? {
+            AskEvent::Hits(_) => {}
+            AskEvent::Token(piece) => {
+                // A closed pipe (`| head`) ends the answer early; that is not an error.
+                if stdout
+                    .write_all(piece.as_bytes())
+                    .and_then(|()| stdout.flush())
+                    .is_err()
+                {
+                    return Ok(ExitCode::SUCCESS);
+                }
+            }
+            AskEvent::Done(answer) => {
+                println!("\n");
+                print_sources(&answer);
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_sources(answer: &Answer) {
     println!("Sources:");
     for c in &answer.citations {
         let hit = answer.hits.iter().find(|h| h.chunk.id == c.chunk_id);

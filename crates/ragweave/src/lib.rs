@@ -26,6 +26,9 @@ pub use ragweave_candle as candle;
 /// Ingestion: loaders, chunkers, resumable writes (feature `ingest`).
 #[cfg(feature = "ingest")]
 pub use ragweave_ingest as ingest;
+/// GGUF generators, embedders and rerankers on llama.cpp (feature `llama-cpp`).
+#[cfg(feature = "llama-cpp")]
+pub use ragweave_llama_cpp as llama_cpp;
 /// The embedded default store on Qdrant Edge (feature `qdrant-edge`).
 #[cfg(feature = "qdrant-edge")]
 pub use ragweave_qdrant_edge as qdrant_edge;
@@ -38,6 +41,8 @@ pub fn registry() -> config::Registry {
     ragweave_qdrant_edge::register(&mut registry);
     #[cfg(feature = "candle")]
     ragweave_candle::register(&mut registry);
+    #[cfg(feature = "llama-cpp")]
+    ragweave_llama_cpp::register(&mut registry);
     registry
 }
 

@@ -105,7 +105,10 @@ pub struct LlamaEmbedder {
 
 impl LlamaEmbedder {
     /// Loads a GGUF file (a path or `owner/repo/file.gguf` on the hub) and starts its worker.
-    pub fn load(spec: &str, options: LlamaEmbedderOptions) -> std::result::Result<Self, LlamaCppError> {
+    pub fn load(
+        spec: &str,
+        options: LlamaEmbedderOptions,
+    ) -> std::result::Result<Self, LlamaCppError> {
         let Loaded {
             model,
             path,
@@ -134,7 +137,10 @@ impl LlamaEmbedder {
             pooling,
         };
         let jobs = encoder::spawn(Arc::clone(&model), shape)?;
-        let id = options.model_id.clone().unwrap_or_else(|| model::model_name(&path));
+        let id = options
+            .model_id
+            .clone()
+            .unwrap_or_else(|| model::model_name(&path));
         Ok(Self {
             dimension: model.n_embd_out().max(0) as usize,
             model,
@@ -195,7 +201,12 @@ impl Embedder for LlamaEmbedder {
             let tokens = (!text.trim().is_empty())
                 .then(|| tokens_for(&self.model, &full, self.max_length))
                 .flatten()
-                .ok_or_else(|| Error::invalid(format!("texts[{i}]"), "has no text to embed (empty, blank or only control characters)"))?;
+                .ok_or_else(|| {
+                    Error::invalid(
+                        format!("texts[{i}]"),
+                        "has no text to embed (empty, blank or only control characters)",
+                    )
+                })?;
             sequences.push(tokens);
         }
         let mut vectors = encoder::run(&self.jobs, sequences).await?;

@@ -36,7 +36,10 @@ pub(crate) struct EncoderShape {
 }
 
 /// Starts the worker; returns once its context exists.
-pub(crate) fn spawn(model: Arc<LlamaModel>, shape: EncoderShape) -> Result<Sender<EncodeJob>, LlamaCppError> {
+pub(crate) fn spawn(
+    model: Arc<LlamaModel>,
+    shape: EncoderShape,
+) -> Result<Sender<EncodeJob>, LlamaCppError> {
     let (jobs, queue) = channel::<EncodeJob>();
     let (ready, started) = sync_channel(1);
     std::thread::Builder::new()
@@ -107,7 +110,9 @@ fn encode_all(
         // Decoder embedders keep a KV cache: each batch starts from an empty one.
         ctx.clear_kv_cache();
         let (decoded, errors) = with_logged_errors(|| ctx.decode(batch));
-        decoded.map_err(|e| LlamaCppError::Engine(format!("embedding batch failed: {e} {}", errors.join("; "))))?;
+        decoded.map_err(|e| {
+            LlamaCppError::Engine(format!("embedding batch failed: {e} {}", errors.join("; ")))
+        })?;
         for seq in 0..(end - start) {
             let pooled = ctx.embeddings_seq_ith(seq as i32).map_err(|e| {
                 LlamaCppError::Engine(format!("no pooled output for sequence {seq}: {e}"))
@@ -120,7 +125,10 @@ fn encode_all(
 }
 
 /// Sends a job and waits for its outputs without blocking the async runtime.
-pub(crate) async fn run(jobs: &Sender<EncodeJob>, sequences: Vec<Vec<LlamaToken>>) -> Result<Vec<Vec<f32>>, LlamaCppError> {
+pub(crate) async fn run(
+    jobs: &Sender<EncodeJob>,
+    sequences: Vec<Vec<LlamaToken>>,
+) -> Result<Vec<Vec<f32>>, LlamaCppError> {
     let (reply, outputs) = oneshot::channel();
     jobs.send(EncodeJob { sequences, reply })
         .map_err(|_| LlamaCppError::WorkerGone)?;

@@ -50,7 +50,9 @@ pub enum LlamaCppError {
         reason: String,
     },
     /// Downloading from the Hugging Face hub failed.
-    #[error("could not fetch `{spec}` from the Hugging Face hub: {reason} (offline? pass a local .gguf path)")]
+    #[error(
+        "could not fetch `{spec}` from the Hugging Face hub: {reason} (offline? pass a local .gguf path)"
+    )]
     Hub {
         /// `owner/repo/file.gguf`.
         spec: String,
@@ -58,13 +60,17 @@ pub enum LlamaCppError {
         reason: String,
     },
     /// GPU layers were asked of a build without a GPU backend.
-    #[error("gpu_layers = {requested} but this build has no GPU backend (build ragweave-llama-cpp with the `cuda` feature)")]
+    #[error(
+        "gpu_layers = {requested} but this build has no GPU backend (build ragweave-llama-cpp with the `cuda` feature)"
+    )]
     NoGpu {
         /// Layers asked for.
         requested: u32,
     },
     /// The prompt does not fit the context window.
-    #[error("the prompt is {tokens} tokens, but the context holds {context} per sequence (raise context_length or shorten the prompt)")]
+    #[error(
+        "the prompt is {tokens} tokens, but the context holds {context} per sequence (raise context_length or shorten the prompt)"
+    )]
     PromptTooLong {
         /// Prompt tokens.
         tokens: usize,

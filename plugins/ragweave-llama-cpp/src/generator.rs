@@ -76,7 +76,10 @@ pub struct LlamaGenerator {
 impl LlamaGenerator {
     /// Loads a GGUF file (a path, or `owner/repo/file.gguf` on the Hugging Face hub) and
     /// starts its worker.
-    pub fn load(spec: &str, options: LlamaGeneratorOptions) -> std::result::Result<Self, LlamaCppError> {
+    pub fn load(
+        spec: &str,
+        options: LlamaGeneratorOptions,
+    ) -> std::result::Result<Self, LlamaCppError> {
         check_options(&options)?;
         let Loaded {
             model,
@@ -129,7 +132,10 @@ impl LlamaGenerator {
     }
 
     /// The prompt's tokens, the way the worker will decode them.
-    pub fn prompt_tokens(&self, request: &GenerateRequest) -> std::result::Result<Vec<LlamaToken>, LlamaCppError> {
+    pub fn prompt_tokens(
+        &self,
+        request: &GenerateRequest,
+    ) -> std::result::Result<Vec<LlamaToken>, LlamaCppError> {
         let text = self.render(request)?;
         let vocab = self.model.vocab();
         let mut tokens = vocab.tokenize(text.as_bytes(), true, true);
@@ -142,8 +148,15 @@ impl LlamaGenerator {
 
     fn submit(&self, request: &GenerateRequest) -> Result<UnboundedReceiver<Event>> {
         sampling::validate(&request.params)?;
-        if let Some(i) = request.messages.iter().position(|m| m.content.contains('\0')) {
-            return Err(Error::invalid(format!("messages[{i}].content"), "contains a NUL character"));
+        if let Some(i) = request
+            .messages
+            .iter()
+            .position(|m| m.content.contains('\0'))
+        {
+            return Err(Error::invalid(
+                format!("messages[{i}].content"),
+                "contains a NUL character",
+            ));
         }
         if request.messages.is_empty() {
             return Err(Error::invalid("messages", "no message to answer"));
@@ -169,10 +182,12 @@ impl LlamaGenerator {
 }
 
 fn check_options(o: &LlamaGeneratorOptions) -> std::result::Result<(), LlamaCppError> {
-    let bad = |option, reason: &str| Err(LlamaCppError::Option {
-        option,
-        reason: reason.to_string(),
-    });
+    let bad = |option, reason: &str| {
+        Err(LlamaCppError::Option {
+            option,
+            reason: reason.to_string(),
+        })
+    };
     if o.parallel == 0 {
         return bad("parallel", "must be at least 1");
     }
@@ -228,4 +243,3 @@ impl std::fmt::Debug for LlamaGenerator {
             .finish()
     }
 }
-

@@ -12,6 +12,7 @@
 #![warn(missing_docs)]
 
 mod backend;
+mod config;
 mod embedder;
 mod encoder;
 mod error;
@@ -24,9 +25,18 @@ mod sampling;
 mod template;
 mod worker;
 
+pub use config::{LlamaEmbedderConfig, LlamaGeneratorConfig, LlamaRerankerConfig};
 pub use embedder::{EmbeddingPooling, LlamaEmbedder, LlamaEmbedderOptions};
 pub use error::LlamaCppError;
 pub use files::resolve;
 pub use generator::{LlamaGenerator, LlamaGeneratorOptions};
 pub use reranker::{LlamaReranker, LlamaRerankerOptions};
 pub use template::TemplateSource;
+
+/// Registers this plugin's config kinds: `llama_cpp`, `llama_cpp_embedder`, `llama_cpp_reranker`.
+pub fn register(registry: &mut ragweave_core::config::Registry) {
+    registry
+        .register::<LlamaGeneratorConfig>()
+        .register::<LlamaEmbedderConfig>()
+        .register::<LlamaRerankerConfig>();
+}

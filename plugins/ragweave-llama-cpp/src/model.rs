@@ -20,7 +20,11 @@ pub(crate) struct Loaded {
 
 /// Resolves `spec` (a path or a hub file), checks the file, and loads it with `gpu_layers`
 /// layers offloaded.
-pub(crate) fn load(spec: &str, revision: Option<&str>, gpu_layers: u32) -> Result<Loaded, LlamaCppError> {
+pub(crate) fn load(
+    spec: &str,
+    revision: Option<&str>,
+    gpu_layers: u32,
+) -> Result<Loaded, LlamaCppError> {
     let path = resolve(spec, revision)?;
     let architecture = check_gguf(&path)?;
     let backend = backend();
@@ -30,7 +34,8 @@ pub(crate) fn load(spec: &str, revision: Option<&str>, gpu_layers: u32) -> Resul
         });
     }
     let params = LlamaModelParams::default().with_n_gpu_layers(gpu_layers);
-    let (model, errors) = with_logged_errors(|| LlamaModel::load_from_file(backend, &path, &params));
+    let (model, errors) =
+        with_logged_errors(|| LlamaModel::load_from_file(backend, &path, &params));
     let model = model.map_err(|_| load_error(&path, &architecture, &errors))?;
     Ok(Loaded {
         model: Arc::new(model),
@@ -40,7 +45,10 @@ pub(crate) fn load(spec: &str, revision: Option<&str>, gpu_layers: u32) -> Resul
 }
 
 fn load_error(path: &Path, architecture: &str, errors: &[String]) -> LlamaCppError {
-    if errors.iter().any(|l| l.contains("unknown model architecture")) {
+    if errors
+        .iter()
+        .any(|l| l.contains("unknown model architecture"))
+    {
         return LlamaCppError::UnsupportedArchitecture {
             path: path.to_path_buf(),
             architecture: architecture.to_string(),
@@ -59,9 +67,8 @@ fn load_error(path: &Path, architecture: &str, errors: &[String]) -> LlamaCppErr
 
 /// Threads for llama.cpp: the option, else every core.
 pub(crate) fn threads(option: Option<u32>) -> i32 {
-    let n = option.unwrap_or_else(|| {
-        std::thread::available_parallelism().map_or(4, |n| n.get() as u32)
-    });
+    let n = option
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(4, |n| n.get() as u32));
     n.max(1) as i32
 }
 

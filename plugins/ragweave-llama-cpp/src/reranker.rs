@@ -55,7 +55,10 @@ pub struct LlamaReranker {
 
 impl LlamaReranker {
     /// Loads a GGUF reranker (its metadata must declare rank pooling).
-    pub fn load(spec: &str, options: LlamaRerankerOptions) -> std::result::Result<Self, LlamaCppError> {
+    pub fn load(
+        spec: &str,
+        options: LlamaRerankerOptions,
+    ) -> std::result::Result<Self, LlamaCppError> {
         let Loaded {
             model,
             path,
@@ -103,11 +106,19 @@ impl LlamaReranker {
         let (mid, end): (Vec<LlamaToken>, Vec<LlamaToken>) = if vocab.should_add_sep() {
             (sep.into_iter().collect(), sep.into_iter().collect())
         } else {
-            (eos.into_iter().chain(sep).collect(), eos.into_iter().collect())
+            (
+                eos.into_iter().chain(sep).collect(),
+                eos.into_iter().collect(),
+            )
         };
         let fixed = usize::from(bos.is_some()) + q.len() + mid.len() + end.len();
         d.truncate(self.max_length.saturating_sub(fixed));
-        bos.into_iter().chain(q).chain(mid).chain(d).chain(end).collect()
+        bos.into_iter()
+            .chain(q)
+            .chain(mid)
+            .chain(d)
+            .chain(end)
+            .collect()
     }
 
     /// Scores of each passage for the query, in order.
@@ -121,13 +132,20 @@ impl LlamaReranker {
             if pair.len() > self.max_length {
                 return Err(Error::invalid(
                     "query.text",
-                    format!("is {} tokens with its separators; the model reads {}", pair.len(), self.max_length),
+                    format!(
+                        "is {} tokens with its separators; the model reads {}",
+                        pair.len(),
+                        self.max_length
+                    ),
                 ));
             }
             pairs.push(pair);
         }
         let outputs = encoder::run(&self.jobs, pairs).await?;
-        Ok(outputs.into_iter().map(|o| o.first().copied().unwrap_or(f32::NAN)).collect())
+        Ok(outputs
+            .into_iter()
+            .map(|o| o.first().copied().unwrap_or(f32::NAN))
+            .collect())
     }
 }
 
@@ -149,6 +167,8 @@ impl Reranker for LlamaReranker {
 
 impl std::fmt::Debug for LlamaReranker {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LlamaReranker").field("path", &self.path).finish()
+        f.debug_struct("LlamaReranker")
+            .field("path", &self.path)
+            .finish()
     }
 }

@@ -10,9 +10,15 @@ const PENALTY_WINDOW: i32 = 64;
 pub(crate) fn validate(params: &SamplingParams) -> Result<()> {
     params.validate()?;
     if let Some(p) = params.min_p.filter(|p| !(0.0..=1.0).contains(p)) {
-        return Err(Error::invalid("sampling.min_p", format!("must be in [0, 1], got {p}")));
+        return Err(Error::invalid(
+            "sampling.min_p",
+            format!("must be in [0, 1], got {p}"),
+        ));
     }
-    if let Some(r) = params.repeat_penalty.filter(|r| !(r.is_finite() && *r > 0.0)) {
+    if let Some(r) = params
+        .repeat_penalty
+        .filter(|r| !(r.is_finite() && *r > 0.0))
+    {
         return Err(Error::invalid(
             "sampling.repeat_penalty",
             format!("must be a finite number > 0, got {r}"),
@@ -29,7 +35,13 @@ pub(crate) fn validate(params: &SamplingParams) -> Result<()> {
 pub(crate) fn chain(params: &SamplingParams, n_vocab: i32) -> LlamaSampler {
     let mut stages = Vec::new();
     if let Some(r) = params.repeat_penalty.filter(|r| *r != 1.0) {
-        stages.push(LlamaSampler::penalties(n_vocab, PENALTY_WINDOW, r, 0.0, 0.0));
+        stages.push(LlamaSampler::penalties(
+            n_vocab,
+            PENALTY_WINDOW,
+            r,
+            0.0,
+            0.0,
+        ));
     }
     if params.temperature == 0.0 {
         stages.push(LlamaSampler::greedy());

@@ -32,9 +32,13 @@ impl ChatFormat {
         if let Some(name) = configured {
             let template = LlamaChatTemplate::new(name)
                 .map_err(|e| LlamaCppError::Template(format!("configured template: {e}")))?;
-            model.apply_chat_template(&template, &probe, true).map_err(|e| {
-                LlamaCppError::Template(format!("llama.cpp cannot apply the configured template `{name}` ({e})"))
-            })?;
+            model
+                .apply_chat_template(&template, &probe, true)
+                .map_err(|e| {
+                    LlamaCppError::Template(format!(
+                        "llama.cpp cannot apply the configured template `{name}` ({e})"
+                    ))
+                })?;
             return Ok(Self {
                 template,
                 source: TemplateSource::Configured(name.to_string()),
@@ -55,7 +59,11 @@ impl ChatFormat {
     }
 
     /// The prompt for `messages`, ending where the assistant's reply starts.
-    pub fn render(&self, model: &LlamaModel, messages: &[ChatMessage]) -> Result<String, LlamaCppError> {
+    pub fn render(
+        &self,
+        model: &LlamaModel,
+        messages: &[ChatMessage],
+    ) -> Result<String, LlamaCppError> {
         let chat = messages
             .iter()
             .enumerate()

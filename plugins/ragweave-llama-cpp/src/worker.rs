@@ -156,7 +156,10 @@ impl<'m> Worker<'m> {
     }
 
     fn admit(&mut self, job: Job) {
-        let seq = self.free_seqs.pop().expect("admitted only with a free sequence");
+        let seq = self
+            .free_seqs
+            .pop()
+            .expect("admitted only with a free sequence");
         let sampler = sampling::chain(&job.params, self.model.n_vocab());
         let stop = StopMatcher::new(&job.params.stop);
         self.slots.push(Slot {
@@ -186,7 +189,9 @@ impl<'m> Worker<'m> {
 
     fn release(&mut self, i: usize) {
         let slot = self.slots.swap_remove(i);
-        let _ = self.ctx.clear_kv_cache_seq(Some(slot.seq as u32), None, None);
+        let _ = self
+            .ctx
+            .clear_kv_cache_seq(Some(slot.seq as u32), None, None);
         self.free_seqs.push(slot.seq);
     }
 

@@ -5,7 +5,8 @@ use std::path::PathBuf;
 
 use ragweave_core::{Chunk, EmbedInput, Embedder, Error, Hit, Query, Reranker};
 use ragweave_llama_cpp::{
-    EmbeddingPooling, LlamaCppError, LlamaEmbedder, LlamaEmbedderOptions, LlamaReranker, LlamaRerankerOptions,
+    EmbeddingPooling, LlamaCppError, LlamaEmbedder, LlamaEmbedderOptions, LlamaReranker,
+    LlamaRerankerOptions,
 };
 use ragweave_testkit::gguf::{DecoderSpec, EncoderSpec, convert_bert};
 
@@ -23,15 +24,23 @@ async fn tiny_bert_embedder_passes_the_embedder_suite() {
     assert_eq!((e.dimension(), e.model_id()), (32, "tiny-bert"));
     ragweave_testkit::embedder::check(&e).await.assert_passed();
     // Many sequences per batch give what one at a time gives.
-    let texts: Vec<String> = (0..40).map(|i| format!("text number {i} about rivers")).collect();
+    let texts: Vec<String> = (0..40)
+        .map(|i| format!("text number {i} about rivers"))
+        .collect();
     let together = e.embed(&texts, EmbedInput::DOCUMENT).await.unwrap();
     for (t, v) in texts.iter().zip(&together) {
         let alone = e.embed_one(t, EmbedInput::DOCUMENT).await.unwrap();
         let dot: f32 = alone.iter().zip(v).map(|(a, b)| a * b).sum();
         assert!(dot > 0.99999, "{t}: cosine {dot}");
     }
-    let blank = e.embed(&["ok".into(), "   ".into()], EmbedInput::DOCUMENT).await.unwrap_err();
-    assert!(matches!(blank, Error::InvalidInput { ref field, .. } if field == "texts[1]"), "{blank:?}");
+    let blank = e
+        .embed(&["ok".into(), "   ".into()], EmbedInput::DOCUMENT)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(blank, Error::InvalidInput { ref field, .. } if field == "texts[1]"),
+        "{blank:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -40,7 +49,10 @@ async fn a_decoder_without_pooling_metadata_needs_a_pooling_option() {
     let path = dir.path().join("decoder.gguf");
     DecoderSpec::tiny().write(&path).unwrap();
     let refused = LlamaEmbedder::load(path.to_str().unwrap(), LlamaEmbedderOptions::default());
-    assert!(matches!(refused, Err(LlamaCppError::WrongKind { .. })), "{refused:?}");
+    assert!(
+        matches!(refused, Err(LlamaCppError::WrongKind { .. })),
+        "{refused:?}"
+    );
     // Last-token pooling makes a decoder an embedder (Qwen3-Embedding's way).
     let e = LlamaEmbedder::load(
         path.to_str().unwrap(),
@@ -66,20 +78,29 @@ async fn tiny_reranker_scores_pairs_with_rank_pooling() {
         let alone = r.scores("where do rivers go", &[p]).await.unwrap()[0];
         assert!((alone - s).abs() < 1e-5, "{p}: {alone} alone, {s} batched");
     }
-    assert!(together.windows(2).any(|w| (w[0] - w[1]).abs() > 1e-4), "scores should differ: {together:?}");
+    assert!(
+        together.windows(2).any(|w| (w[0] - w[1]).abs() > 1e-4),
+        "scores should differ: {together:?}"
+    );
     let hits: Vec<Hit> = passages
         .iter()
         .enumerate()
         .map(|(i, p)| Hit::new(Chunk::new(format!("c{i}"), "d", *p), 0.0, "bm25"))
         .collect();
-    let ranked = r.rerank(&Query::new("where do rivers go"), hits).await.unwrap();
+    let ranked = r
+        .rerank(&Query::new("where do rivers go"), hits)
+        .await
+        .unwrap();
     let mut expected = together.clone();
     expected.sort_by(|a, b| b.total_cmp(a));
     assert_eq!(ranked.iter().map(|h| h.score).collect::<Vec<_>>(), expected);
     // An embedding model is not a reranker.
     let embedder = write(&dir, "tiny-bert.gguf", &EncoderSpec::tiny());
     let refused = LlamaReranker::load(&embedder, LlamaRerankerOptions::default());
-    assert!(matches!(refused, Err(LlamaCppError::WrongKind { .. })), "{refused:?}");
+    assert!(
+        matches!(refused, Err(LlamaCppError::WrongKind { .. })),
+        "{refused:?}"
+    );
 }
 
 fn cosine(a: &[f32], b: &[f32]) -> f32 {
@@ -103,8 +124,10 @@ async fn minilm_converted_to_gguf_matches_sentence_transformers() {
     )
     .unwrap();
     assert_eq!(e.dimension(), 384);
-    let fixture = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../ragweave-candle/tests/fixtures/minilm_reference.json");
-    let reference: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(fixture).unwrap()).unwrap();
+    let fixture = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../ragweave-candle/tests/fixtures/minilm_reference.json");
+    let reference: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture).unwrap()).unwrap();
     let texts: Vec<String> = serde_json::from_value(reference["texts"].clone()).unwrap();
     let expected: Vec<Vec<f32>> = serde_json::from_value(reference["vectors"].clone()).unwrap();
     let mut worst = (1.0f32, String::new());
@@ -128,7 +151,12 @@ async fn minilm_converted_to_gguf_matches_sentence_transformers() {
             low.push((t.chars().take(40).collect(), c));
         }
     }
-    eprintln!("GGUF MiniLM vs sentence-transformers over {} texts: lowest cosine {:.7} ({:?}); below 0.999: {low:?}", texts.len(), worst.0, worst.1);
+    eprintln!(
+        "GGUF MiniLM vs sentence-transformers over {} texts: lowest cosine {:.7} ({:?}); below 0.999: {low:?}",
+        texts.len(),
+        worst.0,
+        worst.1
+    );
     assert!(low.is_empty(), "texts that differ: {low:?}");
     let ascii_worst = texts
         .iter()
@@ -139,5 +167,8 @@ async fn minilm_converted_to_gguf_matches_sentence_transformers() {
             cosine(&got, want)
         })
         .fold(1.0f32, f32::min);
-    assert!(ascii_worst > 0.9999, "plain ASCII text: lowest cosine {ascii_worst}");
+    assert!(
+        ascii_worst > 0.9999,
+        "plain ASCII text: lowest cosine {ascii_worst}"
+    );
 }

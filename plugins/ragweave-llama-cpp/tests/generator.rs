@@ -30,7 +30,10 @@ fn greedy(text: &str, max_tokens: usize) -> GenerateRequest {
 #[tokio::test(flavor = "multi_thread")]
 async fn tiny_decoder_passes_the_generator_suite() {
     let dir = tempfile::tempdir().unwrap();
-    let g = load(&tiny(&dir, DecoderSpec::tiny()), LlamaGeneratorOptions::default());
+    let g = load(
+        &tiny(&dir, DecoderSpec::tiny()),
+        LlamaGeneratorOptions::default(),
+    );
     assert_eq!(g.architecture(), "llama");
     assert_eq!(g.template_source(), &TemplateSource::Model);
     ragweave_testkit::generator::check(&g).await.assert_passed();
@@ -61,7 +64,11 @@ async fn chat_template_comes_from_the_metadata_with_a_fallback() {
             ..LlamaGeneratorOptions::default()
         },
     );
-    assert!(g.render(&req).unwrap().contains("<|start_header_id|>user<|end_header_id|>"));
+    assert!(
+        g.render(&req)
+            .unwrap()
+            .contains("<|start_header_id|>user<|end_header_id|>")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -74,7 +81,13 @@ async fn concurrent_requests_each_get_what_they_would_get_alone() {
             ..LlamaGeneratorOptions::default()
         },
     );
-    let prompts = ["rivers", "a much longer prompt about mountains and lakes", "x", "seas", "q"];
+    let prompts = [
+        "rivers",
+        "a much longer prompt about mountains and lakes",
+        "x",
+        "seas",
+        "q",
+    ];
     let mut alone = Vec::new();
     for p in prompts {
         alone.push(g.complete(&greedy(p, 20)).await.unwrap().text);
@@ -85,13 +98,19 @@ async fn concurrent_requests_each_get_what_they_would_get_alone() {
     for ((p, a), t) in prompts.iter().zip(&alone).zip(together) {
         assert_eq!(&t.unwrap().text, a, "prompt {p:?}");
     }
-    assert!(alone.iter().collect::<std::collections::HashSet<_>>().len() > 1, "{alone:?}");
+    assert!(
+        alone.iter().collect::<std::collections::HashSet<_>>().len() > 1,
+        "{alone:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sampling_is_seeded_and_finish_reasons_are_reported() {
     let dir = tempfile::tempdir().unwrap();
-    let g = load(&tiny(&dir, DecoderSpec::tiny()), LlamaGeneratorOptions::default());
+    let g = load(
+        &tiny(&dir, DecoderSpec::tiny()),
+        LlamaGeneratorOptions::default(),
+    );
     let mut req = greedy("tell me", 16);
     req.params.temperature = 1.0;
     req.params.top_k = Some(40);
@@ -124,10 +143,13 @@ async fn a_dropped_stream_frees_its_sequence() {
         let mut s = g.stream(&greedy("hello", 1000)).await.unwrap();
         s.next().await.unwrap().unwrap();
     }
-    let done = tokio::time::timeout(std::time::Duration::from_secs(60), g.complete(&greedy("hi", 4)))
-        .await
-        .expect("a dropped stream left the only sequence busy")
-        .unwrap();
+    let done = tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        g.complete(&greedy("hi", 4)),
+    )
+    .await
+    .expect("a dropped stream left the only sequence busy")
+    .unwrap();
     assert_eq!(done.tokens, 4);
 }
 
@@ -149,23 +171,33 @@ async fn bad_input_is_a_typed_error_not_an_abort() {
         "{err:?}"
     );
     let zero = g.stream(&greedy("hi", 0)).await.err().unwrap();
-    assert!(matches!(zero, Error::InvalidInput { ref field, .. } if field == "sampling.max_tokens"), "{zero:?}");
+    assert!(
+        matches!(zero, Error::InvalidInput { ref field, .. } if field == "sampling.max_tokens"),
+        "{zero:?}"
+    );
     let nul = g.complete(&greedy("a\0b", 4)).await.unwrap_err();
     assert!(matches!(nul, Error::InvalidInput { .. }), "{nul:?}");
     // The generator still works after all that.
     assert_eq!(g.complete(&greedy("hi", 3)).await.unwrap().tokens, 3);
 
     let missing = LlamaGenerator::load("/nonexistent/model.gguf", LlamaGeneratorOptions::default());
-    assert!(matches!(missing, Err(LlamaCppError::MissingFile { .. })), "{missing:?}");
+    assert!(
+        matches!(missing, Err(LlamaCppError::MissingFile { .. })),
+        "{missing:?}"
+    );
 
     let text = dir.path().join("notes.gguf");
     std::fs::write(&text, "just some text, not a model").unwrap();
     let not_gguf = LlamaGenerator::load(text.to_str().unwrap(), LlamaGeneratorOptions::default());
-    assert!(matches!(not_gguf, Err(LlamaCppError::NotGguf { ref found, .. }) if found == "just"), "{not_gguf:?}");
+    assert!(
+        matches!(not_gguf, Err(LlamaCppError::NotGguf { ref found, .. }) if found == "just"),
+        "{not_gguf:?}"
+    );
 
     let unknown = dir.path().join("unknown.gguf");
     let mut w = GgufWriter::new();
-    w.kv("general.architecture", "not-a-model").kv("not-a-model.block_count", Value::U32(1));
+    w.kv("general.architecture", "not-a-model")
+        .kv("not-a-model.block_count", Value::U32(1));
     w.write(&unknown).unwrap();
     let arch = LlamaGenerator::load(unknown.to_str().unwrap(), LlamaGeneratorOptions::default());
     assert!(
@@ -176,8 +208,14 @@ async fn bad_input_is_a_typed_error_not_an_abort() {
     let truncated = dir.path().join("truncated.gguf");
     let bytes = std::fs::read(&path).unwrap();
     std::fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
-    let cut = LlamaGenerator::load(truncated.to_str().unwrap(), LlamaGeneratorOptions::default());
-    assert!(matches!(cut, Err(LlamaCppError::LoadFailed { .. })), "{cut:?}");
+    let cut = LlamaGenerator::load(
+        truncated.to_str().unwrap(),
+        LlamaGeneratorOptions::default(),
+    );
+    assert!(
+        matches!(cut, Err(LlamaCppError::LoadFailed { .. })),
+        "{cut:?}"
+    );
 
     let gpu = LlamaGenerator::load(
         path.to_str().unwrap(),
@@ -189,7 +227,10 @@ async fn bad_input_is_a_typed_error_not_an_abort() {
     if cfg!(feature = "cuda") {
         assert!(gpu.is_ok(), "{gpu:?}");
     } else {
-        assert!(matches!(gpu, Err(LlamaCppError::NoGpu { requested: 99 })), "{gpu:?}");
+        assert!(
+            matches!(gpu, Err(LlamaCppError::NoGpu { requested: 99 })),
+            "{gpu:?}"
+        );
     }
     let parallel = LlamaGenerator::load(
         path.to_str().unwrap(),
@@ -198,5 +239,14 @@ async fn bad_input_is_a_typed_error_not_an_abort() {
             ..LlamaGeneratorOptions::default()
         },
     );
-    assert!(matches!(parallel, Err(LlamaCppError::Option { option: "parallel", .. })), "{parallel:?}");
+    assert!(
+        matches!(
+            parallel,
+            Err(LlamaCppError::Option {
+                option: "parallel",
+                ..
+            })
+        ),
+        "{parallel:?}"
+    );
 }

@@ -65,7 +65,12 @@ pub fn convert_bert(dir: &Path, out: &Path) -> io::Result<()> {
         };
         let (shape, values) = &tensors[name];
         let dims: Vec<u64> = shape.iter().rev().copied().collect();
-        w.tensor(&gguf, &dims, TensorType::F32, TensorData::Values(values.clone()));
+        w.tensor(
+            &gguf,
+            &dims,
+            TensorType::F32,
+            TensorData::Values(values.clone()),
+        );
     }
     w.write(out)
 }
@@ -74,8 +79,14 @@ pub fn convert_bert(dir: &Path, out: &Path) -> io::Result<()> {
 fn gguf_name(name: &str, classifier: bool) -> Option<String> {
     let fixed = [
         ("embeddings.word_embeddings.weight", "token_embd.weight"),
-        ("embeddings.token_type_embeddings.weight", "token_types.weight"),
-        ("embeddings.position_embeddings.weight", "position_embd.weight"),
+        (
+            "embeddings.token_type_embeddings.weight",
+            "token_types.weight",
+        ),
+        (
+            "embeddings.position_embeddings.weight",
+            "position_embd.weight",
+        ),
         ("embeddings.LayerNorm.weight", "token_embd_norm.weight"),
         ("embeddings.LayerNorm.bias", "token_embd_norm.bias"),
     ];
@@ -118,7 +129,9 @@ fn wordpiece_vocab(tokenizer: &Json) -> io::Result<(Vec<(String, TokenKind)>, [u
         .ok_or_else(|| bad("tokenizer.json: no model.vocab (not a WordPiece tokenizer)"))?;
     let mut by_id = vec![String::new(); map.len()];
     for (token, id) in map {
-        let id = id.as_u64().ok_or_else(|| bad("tokenizer.json: non-integer id"))? as usize;
+        let id = id
+            .as_u64()
+            .ok_or_else(|| bad("tokenizer.json: non-integer id"))? as usize;
         let slot = by_id
             .get_mut(id)
             .ok_or_else(|| bad(format!("tokenizer.json: id {id} past the vocabulary")))?;
@@ -174,7 +187,10 @@ fn read_safetensors(path: &Path) -> io::Result<Tensors> {
     .map_err(|e| bad(format!("safetensors header: {e}")))?;
     let data = &bytes[8 + header_len..];
     let mut out = Vec::new();
-    for (name, info) in header.as_object().ok_or_else(|| bad("safetensors: bad header"))? {
+    for (name, info) in header
+        .as_object()
+        .ok_or_else(|| bad("safetensors: bad header"))?
+    {
         if name == "__metadata__" {
             continue;
         }
@@ -187,12 +203,18 @@ fn read_safetensors(path: &Path) -> io::Result<Tensors> {
             .get(start..end)
             .ok_or_else(|| bad(format!("safetensors: {name} outside the file")))?;
         let values: Vec<f32> = match info["dtype"].as_str() {
-            Some("F32") => raw.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().expect("4"))).collect(),
+            Some("F32") => raw
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes(c.try_into().expect("4")))
+                .collect(),
             Some("BF16") => raw
                 .chunks_exact(2)
                 .map(|c| f32::from_bits(u32::from(u16::from_le_bytes([c[0], c[1]])) << 16))
                 .collect(),
-            Some("F16") => raw.chunks_exact(2).map(|c| f16_to_f32(u16::from_le_bytes([c[0], c[1]]))).collect(),
+            Some("F16") => raw
+                .chunks_exact(2)
+                .map(|c| f16_to_f32(u16::from_le_bytes([c[0], c[1]])))
+                .collect(),
             // Integer buffers (position_ids) are not weights.
             Some("I64" | "I32" | "U8" | "BOOL") => continue,
             other => return Err(bad(format!("safetensors: {name} has dtype {other:?}"))),

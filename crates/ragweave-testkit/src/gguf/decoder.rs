@@ -80,7 +80,10 @@ impl DecoderSpec {
 
     /// Writes the model to `path`.
     pub fn write(&self, path: &Path) -> io::Result<()> {
-        assert!(self.vocab_size >= 259, "the byte-level vocabulary needs 259 tokens");
+        assert!(
+            self.vocab_size >= 259,
+            "the byte-level vocabulary needs 259 tokens"
+        );
         let arch = self.architecture;
         let (n_embd, n_ff, n_vocab) = (
             self.embedding_length,
@@ -95,17 +98,32 @@ impl DecoderSpec {
             .kv(&format!("{arch}.embedding_length"), n_embd as u32)
             .kv(&format!("{arch}.block_count"), self.block_count as u32)
             .kv(&format!("{arch}.feed_forward_length"), n_ff as u32)
-            .kv(&format!("{arch}.attention.head_count"), self.head_count as u32)
-            .kv(&format!("{arch}.attention.head_count_kv"), self.head_count_kv as u32)
-            .kv(&format!("{arch}.attention.layer_norm_rms_epsilon"), Value::F32(1e-6))
-            .kv(&format!("{arch}.rope.freq_base"), Value::F32(self.rope_freq_base));
+            .kv(
+                &format!("{arch}.attention.head_count"),
+                self.head_count as u32,
+            )
+            .kv(
+                &format!("{arch}.attention.head_count_kv"),
+                self.head_count_kv as u32,
+            )
+            .kv(
+                &format!("{arch}.attention.layer_norm_rms_epsilon"),
+                Value::F32(1e-6),
+            )
+            .kv(
+                &format!("{arch}.rope.freq_base"),
+                Value::F32(self.rope_freq_base),
+            );
         let vocab = byte_vocab(self.vocab_size - 259);
         w.kv("tokenizer.ggml.model", "llama")
             .kv(
                 "tokenizer.ggml.tokens",
                 Value::StrArray(vocab.iter().map(|(t, _)| t.clone()).collect()),
             )
-            .kv("tokenizer.ggml.scores", Value::F32Array(vec![0.0; vocab.len()]))
+            .kv(
+                "tokenizer.ggml.scores",
+                Value::F32Array(vec![0.0; vocab.len()]),
+            )
             .kv(
                 "tokenizer.ggml.token_type",
                 Value::I32Array(vocab.iter().map(|(_, k)| *k as i32).collect()),
@@ -122,23 +140,48 @@ impl DecoderSpec {
         let seed = self.seed;
         let random = |scale| TensorData::Random { seed, scale };
         w.tensor("token_embd.weight", &[n_embd, n_vocab], ty, random(0.5));
-        w.tensor("output_norm.weight", &[n_embd], TensorType::F32, TensorData::Fill(1.0));
+        w.tensor(
+            "output_norm.weight",
+            &[n_embd],
+            TensorType::F32,
+            TensorData::Fill(1.0),
+        );
         if self.separate_output {
             w.tensor("output.weight", &[n_embd, n_vocab], ty, random(0.5));
         }
         for i in 0..self.block_count {
             let b = |n: &str| format!("blk.{i}.{n}");
-            w.tensor(&b("attn_norm.weight"), &[n_embd], TensorType::F32, TensorData::Fill(1.0));
+            w.tensor(
+                &b("attn_norm.weight"),
+                &[n_embd],
+                TensorType::F32,
+                TensorData::Fill(1.0),
+            );
             w.tensor(&b("attn_q.weight"), &[n_embd, n_embd], ty, random(0.2));
             w.tensor(&b("attn_k.weight"), &[n_embd, n_embd_kv], ty, random(0.2));
             w.tensor(&b("attn_v.weight"), &[n_embd, n_embd_kv], ty, random(0.2));
             if arch == "qwen2" {
                 w.tensor(&b("attn_q.bias"), &[n_embd], TensorType::F32, random(0.1));
-                w.tensor(&b("attn_k.bias"), &[n_embd_kv], TensorType::F32, random(0.1));
-                w.tensor(&b("attn_v.bias"), &[n_embd_kv], TensorType::F32, random(0.1));
+                w.tensor(
+                    &b("attn_k.bias"),
+                    &[n_embd_kv],
+                    TensorType::F32,
+                    random(0.1),
+                );
+                w.tensor(
+                    &b("attn_v.bias"),
+                    &[n_embd_kv],
+                    TensorType::F32,
+                    random(0.1),
+                );
             }
             w.tensor(&b("attn_output.weight"), &[n_embd, n_embd], ty, random(0.2));
-            w.tensor(&b("ffn_norm.weight"), &[n_embd], TensorType::F32, TensorData::Fill(1.0));
+            w.tensor(
+                &b("ffn_norm.weight"),
+                &[n_embd],
+                TensorType::F32,
+                TensorData::Fill(1.0),
+            );
             w.tensor(&b("ffn_gate.weight"), &[n_embd, n_ff], ty, random(0.2));
             w.tensor(&b("ffn_up.weight"), &[n_embd, n_ff], ty, random(0.2));
             w.tensor(&b("ffn_down.weight"), &[n_ff, n_embd], ty, random(0.2));

@@ -67,7 +67,11 @@ impl EncoderSpec {
         let mut v: Vec<(String, TokenKind)> = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
             .iter()
             .map(|t| {
-                let kind = if *t == "[UNK]" { TokenKind::Unknown } else { TokenKind::Control };
+                let kind = if *t == "[UNK]" {
+                    TokenKind::Unknown
+                } else {
+                    TokenKind::Control
+                };
                 (t.to_string(), kind)
             })
             .collect();
@@ -99,11 +103,31 @@ impl EncoderSpec {
         let seed = self.seed;
         let random = |scale| TensorData::Random { seed, scale };
         let f32 = TensorType::F32;
-        w.tensor("token_embd.weight", &[n_embd, vocab.len() as u64], f32, random(0.5));
+        w.tensor(
+            "token_embd.weight",
+            &[n_embd, vocab.len() as u64],
+            f32,
+            random(0.5),
+        );
         w.tensor("token_types.weight", &[n_embd, 2], f32, random(0.1));
-        w.tensor("position_embd.weight", &[n_embd, u64::from(self.context_length)], f32, random(0.1));
-        w.tensor("token_embd_norm.weight", &[n_embd], f32, TensorData::Fill(1.0));
-        w.tensor("token_embd_norm.bias", &[n_embd], f32, TensorData::Fill(0.0));
+        w.tensor(
+            "position_embd.weight",
+            &[n_embd, u64::from(self.context_length)],
+            f32,
+            random(0.1),
+        );
+        w.tensor(
+            "token_embd_norm.weight",
+            &[n_embd],
+            f32,
+            TensorData::Fill(1.0),
+        );
+        w.tensor(
+            "token_embd_norm.bias",
+            &[n_embd],
+            f32,
+            TensorData::Fill(0.0),
+        );
         for i in 0..self.block_count {
             let b = |n: &str| format!("blk.{i}.{n}");
             for (name, rows, cols) in [
@@ -114,12 +138,27 @@ impl EncoderSpec {
                 ("ffn_up", n_embd, n_ff),
                 ("ffn_down", n_ff, n_embd),
             ] {
-                w.tensor(&b(&format!("{name}.weight")), &[rows, cols], f32, random(0.3));
+                w.tensor(
+                    &b(&format!("{name}.weight")),
+                    &[rows, cols],
+                    f32,
+                    random(0.3),
+                );
                 w.tensor(&b(&format!("{name}.bias")), &[cols], f32, random(0.05));
             }
             for norm in ["attn_output_norm", "layer_output_norm"] {
-                w.tensor(&b(&format!("{norm}.weight")), &[n_embd], f32, TensorData::Fill(1.0));
-                w.tensor(&b(&format!("{norm}.bias")), &[n_embd], f32, TensorData::Fill(0.0));
+                w.tensor(
+                    &b(&format!("{norm}.weight")),
+                    &[n_embd],
+                    f32,
+                    TensorData::Fill(1.0),
+                );
+                w.tensor(
+                    &b(&format!("{norm}.bias")),
+                    &[n_embd],
+                    f32,
+                    TensorData::Fill(0.0),
+                );
             }
         }
         if self.pooling == Pooling::Rank {
@@ -154,7 +193,10 @@ pub(crate) fn bert_metadata(w: &mut GgufWriter, s: &BertShape) {
         .kv("bert.attention.causal", Value::Bool(false))
         .kv("bert.pooling_type", s.pooling as u32);
     if s.pooling == Pooling::Rank {
-        w.kv("bert.classifier.output_labels", Value::StrArray(vec!["score".into()]));
+        w.kv(
+            "bert.classifier.output_labels",
+            Value::StrArray(vec!["score".into()]),
+        );
     }
 }
 

@@ -13,9 +13,9 @@ impl Rng {
 
     /// A generator for one named tensor of a model, independent of the order tensors are made in.
     pub fn for_tensor(seed: u64, name: &str) -> Self {
-        let h = name
-            .bytes()
-            .fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+        let h = name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+        });
         Self(seed ^ h)
     }
 
@@ -90,8 +90,15 @@ mod tests {
     fn tensors_get_independent_reproducible_streams() {
         let a: Vec<u64> = (0..3).map(|_| Rng::for_tensor(7, "a").next_u64()).collect();
         assert_eq!(a[0], a[1]);
-        assert_ne!(Rng::for_tensor(7, "a").next_u64(), Rng::for_tensor(7, "b").next_u64());
+        assert_ne!(
+            Rng::for_tensor(7, "a").next_u64(),
+            Rng::for_tensor(7, "b").next_u64()
+        );
         let mut r = Rng::new(1);
-        assert!((0..1000).map(|_| r.uniform(0.5)).all(|x| (-0.5..0.5).contains(&x)));
+        assert!(
+            (0..1000)
+                .map(|_| r.uniform(0.5))
+                .all(|x| (-0.5..0.5).contains(&x))
+        );
     }
 }

@@ -141,7 +141,13 @@ impl GgufWriter {
     ///
     /// # Panics
     /// When the values do not fill the shape, or a Q8_0 tensor's rows are not whole blocks.
-    pub fn tensor(&mut self, name: &str, dims: &[u64], ty: TensorType, data: TensorData) -> &mut Self {
+    pub fn tensor(
+        &mut self,
+        name: &str,
+        dims: &[u64],
+        ty: TensorType,
+        data: TensorData,
+    ) -> &mut Self {
         let t = Tensor {
             name: name.to_string(),
             dims: dims.to_vec(),
@@ -149,10 +155,19 @@ impl GgufWriter {
             data,
         };
         if let TensorData::Values(v) = &t.data {
-            assert_eq!(v.len() as u64, t.len(), "{name}: {} values for shape {dims:?}", v.len());
+            assert_eq!(
+                v.len() as u64,
+                t.len(),
+                "{name}: {} values for shape {dims:?}",
+                v.len()
+            );
         }
         if ty == TensorType::Q8_0 {
-            assert_eq!(dims[0] % 32, 0, "{name}: Q8_0 rows must be whole blocks of 32");
+            assert_eq!(
+                dims[0] % 32,
+                0,
+                "{name}: Q8_0 rows must be whole blocks of 32"
+            );
         }
         self.tensors.push(t);
         self
@@ -268,7 +283,9 @@ fn write_data(out: &mut impl Write, t: &Tensor) -> io::Result<u64> {
 fn encode(ty: TensorType, values: &[f32], bytes: &mut Vec<u8>) {
     match ty {
         TensorType::F32 => values.iter().for_each(|v| bytes.extend(v.to_le_bytes())),
-        TensorType::F16 => values.iter().for_each(|v| bytes.extend(f16_bits(*v).to_le_bytes())),
+        TensorType::F16 => values
+            .iter()
+            .for_each(|v| bytes.extend(f16_bits(*v).to_le_bytes())),
         TensorType::Q8_0 => {
             let amax = values.iter().fold(0f32, |m, v| m.max(v.abs()));
             let d = amax / 127.0;
