@@ -56,9 +56,6 @@ fn default_parallel() -> u32 {
 fn default_batch() -> u32 {
     512
 }
-fn default_batch_tokens() -> u32 {
-    4096
-}
 fn default_sequences() -> u32 {
     64
 }
@@ -131,9 +128,12 @@ pub struct LlamaEmbedderConfig {
     /// Longest input in tokens; default: the model's training context.
     #[serde(default)]
     pub max_length: Option<u32>,
-    /// Most tokens per decode call.
-    #[serde(default = "default_batch_tokens")]
-    pub batch_tokens: u32,
+    /// Most tokens per decode call; default: `max_length` (attention spans the batch).
+    #[serde(default)]
+    pub batch_tokens: Option<u32>,
+    /// Flash attention: faster on the CPU, outputs then move about 1e-3 with their batch.
+    #[serde(default)]
+    pub flash_attention: bool,
     /// Most texts per decode call.
     #[serde(default = "default_sequences")]
     pub max_sequences: u32,
@@ -160,6 +160,7 @@ impl ComponentConfig for LlamaEmbedderConfig {
             document_prefix: self.document_prefix,
             max_length: self.max_length,
             batch_tokens: self.batch_tokens,
+            flash_attention: self.flash_attention,
             max_sequences: self.max_sequences,
             threads: self.threads,
             gpu_layers: self.gpu_layers,
@@ -190,9 +191,12 @@ pub struct LlamaRerankerConfig {
     /// Longest query + passage in tokens; default: the model's training context.
     #[serde(default)]
     pub max_length: Option<u32>,
-    /// Most tokens per decode call.
-    #[serde(default = "default_batch_tokens")]
-    pub batch_tokens: u32,
+    /// Most tokens per decode call; default: `max_length` (attention spans the batch).
+    #[serde(default)]
+    pub batch_tokens: Option<u32>,
+    /// Flash attention: faster on the CPU, outputs then move about 1e-3 with their batch.
+    #[serde(default)]
+    pub flash_attention: bool,
     /// Most pairs per decode call.
     #[serde(default = "default_sequences")]
     pub max_sequences: u32,
@@ -212,6 +216,7 @@ impl ComponentConfig for LlamaRerankerConfig {
         let options = LlamaRerankerOptions {
             max_length: self.max_length,
             batch_tokens: self.batch_tokens,
+            flash_attention: self.flash_attention,
             max_sequences: self.max_sequences,
             threads: self.threads,
             gpu_layers: self.gpu_layers,

@@ -3,6 +3,11 @@
 //! Sequences are packed into batches (up to `batch_tokens` tokens and `max_sequences`
 //! sequences each) and decoded together; llama.cpp pools each sequence's states (mean, CLS,
 //! last, or rank for rerankers) and this returns one output per sequence, in order.
+//!
+//! A batch is one attention block: llama.cpp computes every token against every other token
+//! of the batch and masks across sequences, so attention costs grow with the square of the
+//! batch's tokens. Batches about one longest input long are fastest (measured on MiniLM,
+//! 100 SciFact documents: 16.4 docs/s at 256 tokens, 13.1 at 512, 8.7 at 1,024, 2.7 at 4,096).
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -33,6 +38,9 @@ pub(crate) struct EncoderShape {
     pub max_sequences: u32,
     pub threads: i32,
     pub pooling: LlamaPoolingType,
+    /// Flash attention keeps K and V in f16 on the CPU, so an output then moves (about 1e-3)
+    /// with what else shares its batch; exact attention keeps each text's output its own.
+    pub flash_attention: bool,
 }
 
 /// Starts the worker; returns once its context exists.
@@ -47,9 +55,11 @@ pub(crate) fn spawn(
         .spawn(move || {
             let params = LlamaContextParams::default()
                 .with_embeddings(true)
-                // Flash attention keeps K and V in f16 on the CPU: scores then move with
-                // what else shares the batch. Exact attention keeps a text's vector its own.
-                .with_flash_attention_policy(llama_cpp_sys_2::LLAMA_FLASH_ATTN_TYPE_DISABLED)
+                .with_flash_attention_policy(if shape.flash_attention {
+                    llama_cpp_sys_2::LLAMA_FLASH_ATTN_TYPE_ENABLED
+                } else {
+                    llama_cpp_sys_2::LLAMA_FLASH_ATTN_TYPE_DISABLED
+                })
                 .with_pooling_type(shape.pooling)
                 .with_n_ctx(NonZeroU32::new(shape.batch_tokens))
                 .with_n_batch(shape.batch_tokens)

@@ -28,6 +28,16 @@ mod worker;
 pub use config::{LlamaEmbedderConfig, LlamaGeneratorConfig, LlamaRerankerConfig};
 pub use embedder::{EmbeddingPooling, LlamaEmbedder, LlamaEmbedderOptions};
 pub use error::LlamaCppError;
+
+/// The llama-cpp-2 bindings this plugin is built on, for code that drives llama.cpp directly
+/// beside it (use [`llama_backend`] rather than initialising a second backend).
+pub use llama_cpp_2;
+
+/// The process's llama.cpp backend. llama.cpp allows one per process and this plugin
+/// initialises it on first use; code calling llama-cpp-2 directly must share it.
+pub fn llama_backend() -> &'static llama_cpp_2::llama_backend::LlamaBackend {
+    backend::backend()
+}
 pub use files::resolve;
 pub use generator::{LlamaGenerator, LlamaGeneratorOptions};
 pub use reranker::{LlamaReranker, LlamaRerankerOptions};

@@ -19,8 +19,12 @@ use crate::model::{self, Loaded};
 pub struct LlamaRerankerOptions {
     /// Longest query + passage in tokens; default: the model's training context.
     pub max_length: Option<u32>,
-    /// Most tokens decoded in one batch.
-    pub batch_tokens: u32,
+    /// Most tokens decoded in one batch; default: `max_length`. Attention spans the whole
+    /// batch, so batches much longer than one input cost more than they save.
+    pub batch_tokens: Option<u32>,
+    /// Flash attention: about 18% faster on the CPU (MiniLM), but outputs then move by about
+    /// 1e-3 with what else shares their batch. Off: each output is its own.
+    pub flash_attention: bool,
     /// Most pairs in one batch.
     pub max_sequences: u32,
     /// CPU threads; default: every core.
@@ -35,7 +39,8 @@ impl Default for LlamaRerankerOptions {
     fn default() -> Self {
         Self {
             max_length: None,
-            batch_tokens: 4096,
+            batch_tokens: None,
+            flash_attention: false,
             max_sequences: 64,
             threads: None,
             gpu_layers: 0,
@@ -75,10 +80,11 @@ impl LlamaReranker {
         }
         let max_length = options.max_length.unwrap_or(model.n_ctx_train()).max(4);
         let shape = EncoderShape {
-            batch_tokens: options.batch_tokens.max(max_length),
+            batch_tokens: options.batch_tokens.unwrap_or(max_length).max(max_length),
             max_sequences: options.max_sequences.max(1),
             threads: model::threads(options.threads),
             pooling: LlamaPoolingType::Rank,
+            flash_attention: options.flash_attention,
         };
         let jobs = encoder::spawn(Arc::clone(&model), shape)?;
         Ok(Self {

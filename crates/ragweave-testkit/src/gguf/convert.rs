@@ -123,7 +123,7 @@ fn gguf_name(name: &str, classifier: bool) -> Option<String> {
 
 /// The WordPiece vocabulary in id order, word starts marked with `▁` and `##` continuations
 /// bare (llama.cpp's WPM tokenizer), and the `[cls, sep, unk, pad, mask]` ids.
-fn wordpiece_vocab(tokenizer: &Json) -> io::Result<(Vec<(String, TokenKind)>, [u32; 5])> {
+fn wordpiece_vocab(tokenizer: &Json) -> io::Result<(Vocab, [u32; 5])> {
     let map = tokenizer["model"]["vocab"]
         .as_object()
         .ok_or_else(|| bad("tokenizer.json: no model.vocab (not a WordPiece tokenizer)"))?;
@@ -167,6 +167,7 @@ fn wordpiece_vocab(tokenizer: &Json) -> io::Result<(Vec<(String, TokenKind)>, [u
     Ok((vocab, special))
 }
 
+type Vocab = Vec<(String, TokenKind)>;
 type Tensors = Vec<(String, (Vec<u64>, Vec<f32>))>;
 
 /// Reads every tensor of a safetensors file as f32 (F32, F16 and BF16 stored).
