@@ -178,3 +178,63 @@ impl std::fmt::Debug for LlamaReranker {
             .finish()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use ragweave_testkit::gguf::{EncoderSpec, Rng};
+
+    use super::*;
+
+    /// The tiny reranker's weights, made again from the writer's seeded streams.
+    fn weights(spec: &EncoderSpec, name: &str, n: usize, scale: f32) -> Vec<f32> {
+        let mut rng = Rng::for_tensor(spec.seed, name);
+        (0..n).map(|_| rng.uniform(scale)).collect()
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn rank_pooling_is_the_classifier_head_on_the_cls_state() {
+        let spec = EncoderSpec::tiny_reranker();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("reranker.gguf");
+        spec.write(&path).unwrap();
+        let r =
+            LlamaReranker::load(path.to_str().unwrap(), LlamaRerankerOptions::default()).unwrap();
+        let pair = r.pair_tokens("where do rivers go", "to the sea");
+        // [CLS] query [SEP] passage [SEP], with the writer's ids (CLS 2, SEP 3).
+        assert_eq!(pair.first().map(|t| t.0), Some(2));
+        assert_eq!(pair.last().map(|t| t.0), Some(3));
+        assert_eq!(pair.iter().filter(|t| t.0 == 3).count(), 2);
+        let score = r
+            .scores("where do rivers go", &["to the sea"])
+            .await
+            .unwrap()[0];
+        // The same pair through the same encoder with CLS pooling gives the state the head reads.
+        let cls = encoder::spawn(
+            Arc::clone(&r.model),
+            EncoderShape {
+                batch_tokens: 512,
+                max_sequences: 1,
+                threads: 1,
+                pooling: LlamaPoolingType::Cls,
+                flash_attention: false,
+            },
+        )
+        .unwrap();
+        let h = encoder::run(&cls, vec![pair]).await.unwrap().remove(0);
+        let n = spec.embedding_length as usize;
+        assert_eq!(h.len(), n);
+        // score = w_out . tanh(W h + b) + b_out, weights in GGUF order (input index fastest).
+        let w = weights(&spec, "cls.weight", n * n, 0.3);
+        let b = weights(&spec, "cls.bias", n, 0.05);
+        let w_out = weights(&spec, "cls.output.weight", n, 0.5);
+        let b_out = weights(&spec, "cls.output.bias", 1, 0.05)[0];
+        let pooled: Vec<f32> = (0..n)
+            .map(|j| (b[j] + (0..n).map(|i| w[j * n + i] * h[i]).sum::<f32>()).tanh())
+            .collect();
+        let expected = b_out + pooled.iter().zip(&w_out).map(|(p, w)| p * w).sum::<f32>();
+        assert!(
+            (score - expected).abs() < 1e-4,
+            "llama.cpp {score}, by hand {expected}"
+        );
+    }
+}
