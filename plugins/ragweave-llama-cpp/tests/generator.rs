@@ -102,6 +102,19 @@ async fn concurrent_requests_each_get_what_they_would_get_alone() {
         alone.iter().collect::<std::collections::HashSet<_>>().len() > 1,
         "{alone:?}"
     );
+    // Batches of 16 tokens: prompts go in chunks, interleaved with other requests' tokens.
+    let chunked = load(
+        &tiny(&dir, DecoderSpec::tiny()),
+        LlamaGeneratorOptions {
+            parallel: 2,
+            batch_size: 16,
+            ..LlamaGeneratorOptions::default()
+        },
+    );
+    let together = futures::future::join_all(requests.iter().map(|r| chunked.complete(r))).await;
+    for ((p, a), t) in prompts.iter().zip(&alone).zip(together) {
+        assert_eq!(&t.unwrap().text, a, "prompt {p:?}, chunked");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
