@@ -54,7 +54,7 @@ pub enum LlamaCppError {
         "could not fetch `{spec}` from the Hugging Face hub: {reason} (offline? pass a local .gguf path)"
     )]
     Hub {
-        /// `owner/repo/file.gguf`.
+        /// `owner/repo/file.gguf` or `owner/repo`.
         spec: String,
         /// The hub client's error.
         reason: String,

@@ -9,13 +9,23 @@ use llama_cpp_2::gguf::GgufContext;
 use crate::error::LlamaCppError;
 
 /// A local `.gguf` path, else a hub file as `owner/repo/file.gguf` (or `owner/repo:file.gguf`),
-/// downloaded once into the Hugging Face cache.
+/// downloaded once into the Hugging Face cache; a bare `owner/repo` works when the repository
+/// holds exactly one `.gguf` file (else the error lists them).
 pub fn resolve(spec: &str, revision: Option<&str>) -> Result<PathBuf, LlamaCppError> {
     let path = Path::new(spec);
     if path.exists() {
         return Ok(path.to_path_buf());
     }
-    let Some((repo, file)) = hub_parts(spec) else {
+    let parts = hub_parts(spec)
+        .map(|(repo, file)| (repo, Some(file)))
+        .or_else(|| {
+            let bare_repo = !spec.starts_with(['/', '.', '~'])
+                && !spec.ends_with(".gguf")
+                && spec.split('/').count() == 2
+                && spec.split('/').all(|s| !s.is_empty());
+            bare_repo.then(|| (spec.to_string(), None))
+        });
+    let Some((repo, file)) = parts else {
         return Err(LlamaCppError::MissingFile {
             path: path.to_path_buf(),
         });
@@ -32,7 +42,31 @@ pub fn resolve(spec: &str, revision: Option<&str>) -> Result<PathBuf, LlamaCppEr
         Some(rev) => hf_hub::Repo::with_revision(repo, hf_hub::RepoType::Model, rev.to_string()),
         None => hf_hub::Repo::model(repo),
     };
-    api.repo(repo).get(&file).map_err(|e| hub_err(&e))
+    let repo = api.repo(repo);
+    let file = match file {
+        Some(file) => file,
+        None => {
+            let info = repo.info().map_err(|e| hub_err(&e))?;
+            let ggufs: Vec<String> = info
+                .siblings
+                .into_iter()
+                .map(|s| s.rfilename)
+                .filter(|f| f.ends_with(".gguf"))
+                .collect();
+            match ggufs.as_slice() {
+                [one] => one.clone(),
+                [] => return Err(hub_err(&"the repository has no .gguf file")),
+                many => {
+                    return Err(hub_err(&format!(
+                        "the repository has {} .gguf files; name one as owner/repo/FILE: {}",
+                        many.len(),
+                        many.join(", ")
+                    )));
+                }
+            }
+        }
+    };
+    repo.get(&file).map_err(|e| hub_err(&e))
 }
 
 /// `owner/repo/dir/file.gguf` or `owner/repo:file.gguf` as (repo, file); absolute and

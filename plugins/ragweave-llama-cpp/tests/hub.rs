@@ -19,4 +19,15 @@ fn a_hub_file_offline_says_to_pass_a_local_path() {
         "{err}"
     );
     assert!(err.to_string().contains("local .gguf path"), "{err}");
+    // A bare repository id asks the hub for its file list: the same typed error offline.
+    let err = LlamaGenerator::load(
+        "Qwen/Qwen2.5-0.5B-Instruct-GGUF",
+        LlamaGeneratorOptions::default(),
+    )
+    .unwrap_err();
+    assert!(matches!(&err, LlamaCppError::Hub { .. }), "{err}");
+    // Neither a path nor a hub id: the file is missing.
+    let err =
+        LlamaGenerator::load("./no/such/model.gguf", LlamaGeneratorOptions::default()).unwrap_err();
+    assert!(matches!(&err, LlamaCppError::MissingFile { .. }), "{err}");
 }
