@@ -3,34 +3,13 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 use std::time::Duration;
 
+mod common;
+
+use common::{ok, ragweave};
 use ragweave::qdrant_edge::{EdgeStore, EdgeStoreOptions, SearchMode};
 use ragweave::{ChunkStore, Query, Retriever, ndcg_at_k};
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn ragweave(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ragweave"))
-        .args(args)
-        .current_dir(repo())
-        .output()
-        .expect("ragweave runs")
-}
-
-fn ok(out: Output) -> String {
-    assert!(
-        out.status.success(),
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
 
 fn scifact() -> PathBuf {
     ragweave_testkit::datasets::dataset("scifact")
@@ -207,8 +186,7 @@ async fn killed_ingestion_resumes_with_no_duplicate_and_no_loss() {
     let killed = dir.path().join("killed");
     let mut partial = Vec::new();
     for delay_ms in [250u64, 500, 800, 1100, 1400] {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_ragweave"))
-            .args(["ingest", s(&corpus), "--store", s(&killed), "--quiet"])
+        let mut child = common::command(&["ingest", s(&corpus), "--store", s(&killed), "--quiet"])
             .args(["--batch", "64"])
             .stdout(std::process::Stdio::null())
             .spawn()

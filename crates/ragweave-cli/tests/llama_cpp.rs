@@ -3,31 +3,13 @@
 //! decoder the test writes (its words are nonsense; the wiring is what is checked).
 
 use std::io::Read;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::Path;
+use std::process::Stdio;
 
+mod common;
+
+use common::{command, ok};
 use ragweave_testkit::gguf::DecoderSpec;
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn ok(out: Output) -> String {
-    assert!(
-        out.status.success(),
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn ragweave(args: &[&str]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_ragweave"));
-    c.args(args).current_dir(repo());
-    c
-}
 
 #[test]
 fn ask_streams_a_gguf_answer_and_thinks_before_retrieving() {
@@ -58,27 +40,32 @@ seed = 1
     )
     .unwrap();
     let s = |p: &Path| p.to_str().unwrap().to_string();
-    ok(
-        ragweave(&["ingest", "docs", "--store", &s(&store), "--quiet"])
-            .output()
-            .unwrap(),
-    );
-
-    // Streaming: the answer's first bytes reach stdout before the process ends.
-    let mut child = ragweave(&[
-        "ask",
-        "how does the router choose experts?",
+    ok(common::ragweave(&[
+        "ingest",
+        "docs",
         "--store",
         &s(&store),
-        "--config",
-        &s(&config),
-        "--top-k",
-        "2",
-    ])
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped())
-    .spawn()
-    .unwrap();
+        "--quiet",
+    ]));
+    let (store, config) = (s(&store), s(&config));
+    let ask = |extra: &[&str]| {
+        let mut args = vec![
+            "ask",
+            "how does the router choose experts?",
+            "--store",
+            &store,
+        ];
+        args.extend(["--config", &config, "--top-k", "2"]);
+        args.extend(extra);
+        command(&args)
+    };
+
+    // Streaming: the answer's first bytes reach stdout before the process ends.
+    let mut child = ask(&[])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     let mut first = [0u8; 1];
     child
         .stdout
@@ -90,19 +77,7 @@ seed = 1
     let stdout = format!("{}{}", String::from_utf8_lossy(&first), ok(out));
     assert!(stdout.contains("\n\nSources:\n  [1] docs/"), "{stdout}");
 
-    let json = ok(ragweave(&[
-        "ask",
-        "how does the router choose experts?",
-        "--store",
-        &s(&store),
-        "--config",
-        &s(&config),
-        "--top-k",
-        "2",
-        "--json",
-    ])
-    .output()
-    .unwrap());
+    let json = ok(ask(&["--json"]).output().unwrap());
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(v["generated"], true);
     assert!(!v["text"].as_str().unwrap().is_empty(), "{json}");

@@ -1,15 +1,8 @@
 //! `ragweave schema` prints a schema that the example config validates against.
 
-use std::path::Path;
-use std::process::Command;
+mod common;
 
-fn ragweave(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_ragweave"))
-        .args(args)
-        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
-        .output()
-        .expect("ragweave runs")
-}
+use common::ragweave;
 
 fn schema() -> serde_json::Value {
     let out = ragweave(&["schema"]);
@@ -22,7 +15,7 @@ fn schema() -> serde_json::Value {
 }
 
 fn example() -> serde_json::Value {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let root = common::repo();
     let text = std::fs::read_to_string(root.join("docs/pipeline.toml")).unwrap();
     toml::from_str(&text).unwrap()
 }

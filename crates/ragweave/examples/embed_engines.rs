@@ -8,7 +8,7 @@
 use std::time::Instant;
 
 use ragweave::candle::{CandleEmbedder, CandleEmbedderOptions};
-use ragweave::llama_cpp::{LlamaEmbedder, LlamaEmbedderOptions};
+use ragweave::llama_cpp::{EncoderOptions, LlamaEmbedder, LlamaEmbedderOptions};
 use ragweave::{EmbedInput, Embedder, read_jsonl_corpus};
 
 const BATCH: usize = 32;
@@ -48,8 +48,11 @@ async fn main() {
     let llama = LlamaEmbedder::load(
         gguf.to_str().unwrap(),
         LlamaEmbedderOptions {
-            max_length: Some(256),
-            max_sequences: BATCH as u32,
+            encoder: EncoderOptions {
+                max_length: Some(256),
+                max_sequences: BATCH as u32,
+                ..Default::default()
+            },
             ..Default::default()
         },
     )
@@ -57,9 +60,12 @@ async fn main() {
     let llama_fa = LlamaEmbedder::load(
         gguf.to_str().unwrap(),
         LlamaEmbedderOptions {
-            max_length: Some(256),
-            max_sequences: BATCH as u32,
-            flash_attention: true,
+            encoder: EncoderOptions {
+                max_length: Some(256),
+                max_sequences: BATCH as u32,
+                flash_attention: true,
+                ..Default::default()
+            },
             ..Default::default()
         },
     )

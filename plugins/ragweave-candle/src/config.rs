@@ -1,6 +1,5 @@
 //! `kind = "candle"` (embedder) and `kind = "candle_cross_encoder"` (reranker).
 
-use std::path::Path;
 use std::sync::Arc;
 
 use ragweave_core::config::{BuildContext, ComponentConfig};
@@ -65,17 +64,6 @@ fn yes() -> bool {
     true
 }
 
-/// A directory relative to the config if one is there, else the spec as given (a hub id or
-/// an absolute path).
-fn model_spec(ctx: &BuildContext, model: &str) -> String {
-    let local = ctx.resolve(Path::new(model));
-    if local.exists() {
-        local.display().to_string()
-    } else {
-        model.to_string()
-    }
-}
-
 impl ComponentConfig for CandleEmbedderConfig {
     type Component = dyn Embedder;
     const KIND: &'static str = "candle";
@@ -93,7 +81,7 @@ impl ComponentConfig for CandleEmbedderConfig {
             model_id: self.model_id,
             revision: self.revision,
         };
-        let embedder = CandleEmbedder::load(&model_spec(ctx, &self.model), options)
+        let embedder = CandleEmbedder::load(&ctx.model_location(&self.model), options)
             .map_err(|e| Error::config(format!("{}.model", ctx.path()), e.to_string()))?;
         Ok(Arc::new(embedder))
     }
@@ -144,7 +132,7 @@ impl ComponentConfig for CrossEncoderConfig {
             max_length: self.max_length,
             revision: self.revision,
         };
-        let reranker = CrossEncoder::load(&model_spec(ctx, &self.model), options)
+        let reranker = CrossEncoder::load(&ctx.model_location(&self.model), options)
             .map_err(|e| Error::config(format!("{}.model", ctx.path()), e.to_string()))?;
         Ok(Arc::new(reranker))
     }

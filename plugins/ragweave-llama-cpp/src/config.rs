@@ -1,6 +1,5 @@
 //! Config kinds: `llama_cpp` (generator), `llama_cpp_embedder`, `llama_cpp_reranker`.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use ragweave_core::config::{BuildContext, ComponentConfig};
@@ -9,6 +8,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::embedder::{EmbeddingPooling, LlamaEmbedder, LlamaEmbedderOptions};
+use crate::encoder::EncoderOptions;
 use crate::error::LlamaCppError;
 use crate::generator::{LlamaGenerator, LlamaGeneratorOptions};
 use crate::reranker::{LlamaReranker, LlamaRerankerOptions};
@@ -63,17 +63,6 @@ fn yes() -> bool {
     true
 }
 
-/// A file relative to the config if one is there, else the spec as given (a hub file or an
-/// absolute path).
-fn model_spec(ctx: &BuildContext, model: &str) -> String {
-    let local = ctx.resolve(Path::new(model));
-    if local.exists() {
-        local.display().to_string()
-    } else {
-        model.to_string()
-    }
-}
-
 fn config_error(ctx: &BuildContext, e: LlamaCppError) -> Error {
     Error::config(format!("{}.model", ctx.path()), e.to_string())
 }
@@ -92,7 +81,7 @@ impl ComponentConfig for LlamaGeneratorConfig {
             chat_template: self.chat_template,
             revision: self.revision,
         };
-        let g = LlamaGenerator::load(&model_spec(ctx, &self.model), options)
+        let g = LlamaGenerator::load(&ctx.model_location(&self.model), options)
             .map_err(|e| config_error(ctx, e))?;
         Ok(Arc::new(g))
     }
@@ -158,16 +147,18 @@ impl ComponentConfig for LlamaEmbedderConfig {
             normalize: self.normalize,
             query_prefix: self.query_prefix,
             document_prefix: self.document_prefix,
-            max_length: self.max_length,
-            batch_tokens: self.batch_tokens,
-            flash_attention: self.flash_attention,
-            max_sequences: self.max_sequences,
-            threads: self.threads,
-            gpu_layers: self.gpu_layers,
-            revision: self.revision,
+            encoder: EncoderOptions {
+                max_length: self.max_length,
+                batch_tokens: self.batch_tokens,
+                max_sequences: self.max_sequences,
+                flash_attention: self.flash_attention,
+                threads: self.threads,
+                gpu_layers: self.gpu_layers,
+                revision: self.revision,
+            },
             model_id: self.model_id,
         };
-        let e = LlamaEmbedder::load(&model_spec(ctx, &self.model), options)
+        let e = LlamaEmbedder::load(&ctx.model_location(&self.model), options)
             .map_err(|e| config_error(ctx, e))?;
         Ok(Arc::new(e))
     }
@@ -216,13 +207,13 @@ impl ComponentConfig for LlamaRerankerConfig {
         let options = LlamaRerankerOptions {
             max_length: self.max_length,
             batch_tokens: self.batch_tokens,
-            flash_attention: self.flash_attention,
             max_sequences: self.max_sequences,
+            flash_attention: self.flash_attention,
             threads: self.threads,
             gpu_layers: self.gpu_layers,
             revision: self.revision,
         };
-        let r = LlamaReranker::load(&model_spec(ctx, &self.model), options)
+        let r = LlamaReranker::load(&ctx.model_location(&self.model), options)
             .map_err(|e| config_error(ctx, e))?;
         Ok(Arc::new(r))
     }

@@ -11,7 +11,7 @@ use ragweave_core::{EmbedInput, Embedder, Error, InputKind, Result, TokenCounter
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::encoder::{self, EncodeJob, EncoderShape, model_pooling, tokens_for};
+use crate::encoder::{self, EncodeJob, EncoderOptions, model_pooling, tokens_for};
 use crate::error::LlamaCppError;
 use crate::model::{self, Loaded};
 
@@ -48,22 +48,8 @@ pub struct LlamaEmbedderOptions {
     pub query_prefix: Option<String>,
     /// Text before each document.
     pub document_prefix: Option<String>,
-    /// Longest input in tokens, special tokens included; default: the model's training context.
-    pub max_length: Option<u32>,
-    /// Most tokens decoded in one batch; default: `max_length`. Attention spans the whole
-    /// batch, so batches much longer than one input cost more than they save.
-    pub batch_tokens: Option<u32>,
-    /// Flash attention: about 18% faster on the CPU (MiniLM), but outputs then move by about
-    /// 1e-3 with what else shares their batch. Off: each output is its own.
-    pub flash_attention: bool,
-    /// Most sequences in one batch.
-    pub max_sequences: u32,
-    /// CPU threads; default: every core.
-    pub threads: Option<u32>,
-    /// Layers offloaded to the GPU (needs the `cuda` feature).
-    pub gpu_layers: u32,
-    /// Hub revision for hub files.
-    pub revision: Option<String>,
+    /// Sizes, threads, GPU layers, hub revision.
+    pub encoder: EncoderOptions,
     /// The model id stores record; default: the file name without `.gguf`.
     pub model_id: Option<String>,
 }
@@ -75,13 +61,7 @@ impl Default for LlamaEmbedderOptions {
             normalize: true,
             query_prefix: None,
             document_prefix: None,
-            max_length: None,
-            batch_tokens: None,
-            flash_attention: false,
-            max_sequences: 64,
-            threads: None,
-            gpu_layers: 0,
-            revision: None,
+            encoder: EncoderOptions::default(),
             model_id: None,
         }
     }
@@ -118,7 +98,11 @@ impl LlamaEmbedder {
             model,
             path,
             architecture,
-        } = model::load(spec, options.revision.as_deref(), options.gpu_layers)?;
+        } = model::load(
+            spec,
+            options.encoder.revision.as_deref(),
+            options.encoder.gpu_layers,
+        )?;
         let pooling = match (options.pooling, model_pooling(&model, &architecture)) {
             (Some(p), _) => p.llama(),
             (None, Some(1)) => LlamaPoolingType::Mean,
@@ -134,15 +118,7 @@ impl LlamaEmbedder {
                 });
             }
         };
-        let max_length = options.max_length.unwrap_or(model.n_ctx_train()).max(2);
-        let shape = EncoderShape {
-            batch_tokens: options.batch_tokens.unwrap_or(max_length).max(max_length),
-            max_sequences: options.max_sequences.max(1),
-            threads: model::threads(options.threads),
-            pooling,
-            flash_attention: options.flash_attention,
-        };
-        let jobs = encoder::spawn(Arc::clone(&model), shape)?;
+        let (jobs, max_length) = options.encoder.start(&model, pooling, 2)?;
         let id = options
             .model_id
             .clone()
@@ -153,7 +129,7 @@ impl LlamaEmbedder {
             jobs,
             options,
             id,
-            max_length: max_length as usize,
+            max_length,
             path,
         })
     }

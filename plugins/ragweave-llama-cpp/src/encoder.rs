@@ -11,7 +11,7 @@
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
-use std::sync::mpsc::{Sender, channel, sync_channel};
+use std::sync::mpsc::{Receiver, Sender};
 
 use llama_cpp_2::context::LlamaContext;
 use llama_cpp_2::context::params::{LlamaContextParams, LlamaPoolingType};
@@ -20,7 +20,8 @@ use llama_cpp_2::model::LlamaModel;
 use llama_cpp_2::token::LlamaToken;
 use tokio::sync::oneshot;
 
-use crate::backend::{backend, with_logged_errors};
+use crate::backend::with_logged_errors;
+use crate::context_thread;
 use crate::error::LlamaCppError;
 
 type Reply = oneshot::Sender<Result<Vec<Vec<f32>>, LlamaCppError>>;
@@ -29,6 +30,66 @@ type Reply = oneshot::Sender<Result<Vec<Vec<f32>>, LlamaCppError>>;
 pub(crate) struct EncodeJob {
     pub sequences: Vec<Vec<LlamaToken>>,
     pub reply: Reply,
+}
+
+/// How to run an encoder model (an embedder or a reranker): its sizes and where it runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EncoderOptions {
+    /// Longest input in tokens (a reranker's query and passage together), special tokens
+    /// included; default: the model's training context.
+    pub max_length: Option<u32>,
+    /// Most tokens decoded in one batch; default: `max_length`. Attention spans the whole
+    /// batch, so batches much longer than one input cost more than they save.
+    pub batch_tokens: Option<u32>,
+    /// Most sequences in one batch.
+    pub max_sequences: u32,
+    /// Flash attention: about 18% faster on the CPU (MiniLM), but outputs then move by about
+    /// 1e-3 with what else shares their batch. Off: each output is its own.
+    pub flash_attention: bool,
+    /// CPU threads; default: every core.
+    pub threads: Option<u32>,
+    /// Layers offloaded to the GPU (needs the `cuda` feature).
+    pub gpu_layers: u32,
+    /// Hub revision for hub files.
+    pub revision: Option<String>,
+}
+
+impl Default for EncoderOptions {
+    fn default() -> Self {
+        Self {
+            max_length: None,
+            batch_tokens: None,
+            max_sequences: 64,
+            flash_attention: false,
+            threads: None,
+            gpu_layers: 0,
+            revision: None,
+        }
+    }
+}
+
+impl EncoderOptions {
+    /// Starts the encoder thread for `model` (inputs at least `min_length` tokens long);
+    /// returns its queue and the longest input it takes.
+    pub(crate) fn start(
+        &self,
+        model: &Arc<LlamaModel>,
+        pooling: LlamaPoolingType,
+        min_length: u32,
+    ) -> Result<(Sender<EncodeJob>, usize), LlamaCppError> {
+        let max_length = self
+            .max_length
+            .unwrap_or(model.n_ctx_train())
+            .max(min_length);
+        let shape = EncoderShape {
+            batch_tokens: self.batch_tokens.unwrap_or(max_length).max(max_length),
+            max_sequences: self.max_sequences.max(1),
+            threads: crate::model::threads(self.threads),
+            pooling,
+            flash_attention: self.flash_attention,
+        };
+        Ok((spawn(Arc::clone(model), shape)?, max_length as usize))
+    }
 }
 
 /// Context sizes of an encoder.
@@ -48,46 +109,34 @@ pub(crate) fn spawn(
     model: Arc<LlamaModel>,
     shape: EncoderShape,
 ) -> Result<Sender<EncodeJob>, LlamaCppError> {
-    let (jobs, queue) = channel::<EncodeJob>();
-    let (ready, started) = sync_channel(1);
-    std::thread::Builder::new()
-        .name("llama.cpp encoder".into())
-        .spawn(move || {
-            let params = LlamaContextParams::default()
-                .with_embeddings(true)
-                .with_flash_attention_policy(if shape.flash_attention {
-                    llama_cpp_sys_2::LLAMA_FLASH_ATTN_TYPE_ENABLED
-                } else {
-                    llama_cpp_sys_2::LLAMA_FLASH_ATTN_TYPE_DISABLED
-                })
-                .with_pooling_type(shape.pooling)
-                .with_n_ctx(NonZeroU32::new(shape.batch_tokens))
-                .with_n_batch(shape.batch_tokens)
-                .with_n_ubatch(shape.batch_tokens)
-                .with_n_seq_max(shape.max_sequences)
-                .with_n_threads(shape.threads)
-                .with_n_threads_batch(shape.threads);
-            let (ctx, errors) = with_logged_errors(|| model.new_context(backend(), params));
-            let mut ctx = match ctx {
-                Ok(ctx) => ctx,
-                Err(e) => {
-                    let _ = ready.send(Err(LlamaCppError::Engine(format!(
-                        "could not create an embedding context: {e} {}",
-                        errors.join("; ")
-                    ))));
-                    return;
-                }
-            };
-            let _ = ready.send(Ok(()));
+    let params = move || {
+        LlamaContextParams::default()
+            .with_embeddings(true)
+            .with_pooling_type(shape.pooling)
+            .with_flash_attention_policy(if shape.flash_attention {
+                llama_cpp_sys_2::LLAMA_FLASH_ATTN_TYPE_ENABLED
+            } else {
+                llama_cpp_sys_2::LLAMA_FLASH_ATTN_TYPE_DISABLED
+            })
+            .with_n_ctx(NonZeroU32::new(shape.batch_tokens))
+            .with_n_batch(shape.batch_tokens)
+            .with_n_ubatch(shape.batch_tokens)
+            .with_n_seq_max(shape.max_sequences)
+            .with_n_threads(shape.threads)
+            .with_n_threads_batch(shape.threads)
+    };
+    context_thread::spawn(
+        "encoder",
+        model,
+        params,
+        move |_, mut ctx, queue: Receiver<EncodeJob>| {
             let mut batch = LlamaBatch::new(shape.batch_tokens as usize, 1);
             for job in queue {
                 let out = encode_all(&mut ctx, &mut batch, shape, &job.sequences);
                 let _ = job.reply.send(out);
             }
-        })
-        .map_err(|e| LlamaCppError::Engine(format!("could not start the worker thread: {e}")))?;
-    started.recv().map_err(|_| LlamaCppError::WorkerGone)??;
-    Ok(jobs)
+        },
+    )
 }
 
 fn encode_all(

@@ -13,6 +13,7 @@
 
 mod backend;
 mod config;
+mod context_thread;
 mod embedder;
 mod encoder;
 mod error;
@@ -27,6 +28,7 @@ mod worker;
 
 pub use config::{LlamaEmbedderConfig, LlamaGeneratorConfig, LlamaRerankerConfig};
 pub use embedder::{EmbeddingPooling, LlamaEmbedder, LlamaEmbedderOptions};
+pub use encoder::EncoderOptions;
 pub use error::LlamaCppError;
 
 /// The llama-cpp-2 bindings this plugin is built on, for code that drives llama.cpp directly

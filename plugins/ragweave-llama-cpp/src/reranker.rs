@@ -10,44 +10,12 @@ use llama_cpp_2::model::LlamaModel;
 use llama_cpp_2::token::LlamaToken;
 use ragweave_core::{Error, Hit, Query, Reranker, Result, sort_hits};
 
-use crate::encoder::{self, EncodeJob, EncoderShape, model_pooling};
+use crate::encoder::{self, EncodeJob, EncoderOptions, model_pooling};
 use crate::error::LlamaCppError;
 use crate::model::{self, Loaded};
 
-/// How to load and run a [`LlamaReranker`].
-#[derive(Debug, Clone, PartialEq)]
-pub struct LlamaRerankerOptions {
-    /// Longest query + passage in tokens; default: the model's training context.
-    pub max_length: Option<u32>,
-    /// Most tokens decoded in one batch; default: `max_length`. Attention spans the whole
-    /// batch, so batches much longer than one input cost more than they save.
-    pub batch_tokens: Option<u32>,
-    /// Flash attention: about 18% faster on the CPU (MiniLM), but outputs then move by about
-    /// 1e-3 with what else shares their batch. Off: each output is its own.
-    pub flash_attention: bool,
-    /// Most pairs in one batch.
-    pub max_sequences: u32,
-    /// CPU threads; default: every core.
-    pub threads: Option<u32>,
-    /// Layers offloaded to the GPU (needs the `cuda` feature).
-    pub gpu_layers: u32,
-    /// Hub revision for hub files.
-    pub revision: Option<String>,
-}
-
-impl Default for LlamaRerankerOptions {
-    fn default() -> Self {
-        Self {
-            max_length: None,
-            batch_tokens: None,
-            flash_attention: false,
-            max_sequences: 64,
-            threads: None,
-            gpu_layers: 0,
-            revision: None,
-        }
-    }
-}
+/// How to load and run a [`LlamaReranker`] (`max_length` bounds query and passage together).
+pub type LlamaRerankerOptions = EncoderOptions;
 
 /// A reranking model in GGUF (a cross-encoder with a classification head, e.g. bge-reranker
 /// or jina-reranker): each (query, passage) pair gets the model's relevance score.
@@ -78,19 +46,11 @@ impl LlamaReranker {
                 ),
             });
         }
-        let max_length = options.max_length.unwrap_or(model.n_ctx_train()).max(4);
-        let shape = EncoderShape {
-            batch_tokens: options.batch_tokens.unwrap_or(max_length).max(max_length),
-            max_sequences: options.max_sequences.max(1),
-            threads: model::threads(options.threads),
-            pooling: LlamaPoolingType::Rank,
-            flash_attention: options.flash_attention,
-        };
-        let jobs = encoder::spawn(Arc::clone(&model), shape)?;
+        let (jobs, max_length) = options.start(&model, LlamaPoolingType::Rank, 4)?;
         Ok(Self {
             model,
             jobs,
-            max_length: max_length as usize,
+            max_length,
             path,
         })
     }
@@ -211,7 +171,7 @@ mod tests {
         // The same pair through the same encoder with CLS pooling gives the state the head reads.
         let cls = encoder::spawn(
             Arc::clone(&r.model),
-            EncoderShape {
+            encoder::EncoderShape {
                 batch_tokens: 512,
                 max_sequences: 1,
                 threads: 1,

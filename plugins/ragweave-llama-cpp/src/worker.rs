@@ -8,7 +8,7 @@
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, Sender, TryRecvError, channel, sync_channel};
+use std::sync::mpsc::{Receiver, Sender, TryRecvError};
 
 use llama_cpp_2::context::LlamaContext;
 use llama_cpp_2::context::params::LlamaContextParams;
@@ -19,7 +19,8 @@ use llama_cpp_2::token::LlamaToken;
 use ragweave_core::{Error, FinishReason, SamplingParams, StopMatcher};
 use tokio::sync::mpsc::UnboundedSender;
 
-use crate::backend::{backend, with_logged_errors};
+use crate::backend::with_logged_errors;
+use crate::context_thread;
 use crate::error::LlamaCppError;
 use crate::pieces::Utf8Pieces;
 use crate::sampling;
@@ -63,36 +64,18 @@ pub(crate) struct Shape {
 
 /// Starts the worker; returns once its context exists (or could not be made).
 pub(crate) fn spawn(model: Arc<LlamaModel>, shape: Shape) -> Result<Sender<Job>, LlamaCppError> {
-    let (jobs, queue) = channel::<Job>();
-    let (ready, started) = sync_channel(1);
-    std::thread::Builder::new()
-        .name("llama.cpp generator".into())
-        .spawn(move || {
-            let params = LlamaContextParams::default()
-                .with_n_ctx(NonZeroU32::new(shape.context * shape.parallel))
-                .with_n_batch(shape.batch)
-                .with_n_ubatch(shape.batch)
-                .with_n_seq_max(shape.parallel)
-                .with_n_threads(shape.threads)
-                .with_n_threads_batch(shape.threads);
-            let (ctx, errors) = with_logged_errors(|| model.new_context(backend(), params));
-            match ctx {
-                Ok(ctx) => {
-                    let _ = ready.send(Ok(()));
-                    Worker::new(&model, ctx, shape).run(queue);
-                }
-                Err(e) => {
-                    let _ = ready.send(Err(LlamaCppError::Engine(format!(
-                        "could not create a context of {} tokens: {e} {}",
-                        shape.context * shape.parallel,
-                        errors.join("; ")
-                    ))));
-                }
-            }
-        })
-        .map_err(|e| LlamaCppError::Engine(format!("could not start the worker thread: {e}")))?;
-    started.recv().map_err(|_| LlamaCppError::WorkerGone)??;
-    Ok(jobs)
+    let params = move || {
+        LlamaContextParams::default()
+            .with_n_ctx(NonZeroU32::new(shape.context * shape.parallel))
+            .with_n_batch(shape.batch)
+            .with_n_ubatch(shape.batch)
+            .with_n_seq_max(shape.parallel)
+            .with_n_threads(shape.threads)
+            .with_n_threads_batch(shape.threads)
+    };
+    context_thread::spawn("generator", model, params, move |model, ctx, queue| {
+        Worker::new(model, ctx, shape).run(queue)
+    })
 }
 
 /// One request being served.

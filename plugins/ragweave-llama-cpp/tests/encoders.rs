@@ -5,8 +5,8 @@ use std::path::PathBuf;
 
 use ragweave_core::{Chunk, EmbedInput, Embedder, Error, Hit, Query, Reranker};
 use ragweave_llama_cpp::{
-    EmbeddingPooling, LlamaCppError, LlamaEmbedder, LlamaEmbedderOptions, LlamaReranker,
-    LlamaRerankerOptions,
+    EmbeddingPooling, EncoderOptions, LlamaCppError, LlamaEmbedder, LlamaEmbedderOptions,
+    LlamaReranker, LlamaRerankerOptions,
 };
 use ragweave_testkit::gguf::{DecoderSpec, EncoderSpec, convert_bert};
 
@@ -118,7 +118,10 @@ async fn minilm_converted_to_gguf_matches_sentence_transformers() {
         gguf.to_str().unwrap(),
         LlamaEmbedderOptions {
             // sentence-transformers reads 256 word pieces of this model.
-            max_length: Some(256),
+            encoder: EncoderOptions {
+                max_length: Some(256),
+                ..EncoderOptions::default()
+            },
             ..LlamaEmbedderOptions::default()
         },
     )

@@ -394,4 +394,16 @@ impl BuildContext {
     pub fn resolve(&self, path: &Path) -> PathBuf {
         self.base_dir.join(path)
     }
+
+    /// A model setting that is a local path or a hub id: the path relative to the config file
+    /// when something is there, else the setting as written (a hub id, or a missing path the
+    /// loader will name in its error).
+    pub fn model_location(&self, model: &str) -> String {
+        let local = self.resolve(Path::new(model));
+        if local.exists() {
+            local.display().to_string()
+        } else {
+            model.to_string()
+        }
+    }
 }
