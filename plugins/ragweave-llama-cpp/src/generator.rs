@@ -197,6 +197,14 @@ fn check_options(o: &LlamaGeneratorOptions) -> std::result::Result<(), LlamaCppE
     if o.context_length == Some(0) {
         return bad("context_length", "must be at least 1");
     }
+    // The KV cache holds every sequence's context: llama.cpp takes the total as a u32.
+    let total = u64::from(o.context_length.unwrap_or(4096)) * u64::from(o.parallel);
+    if total > u64::from(i32::MAX as u32) {
+        return bad(
+            "parallel",
+            "context_length x parallel is more tokens than llama.cpp addresses",
+        );
+    }
     Ok(())
 }
 

@@ -262,4 +262,16 @@ async fn bad_input_is_a_typed_error_not_an_abort() {
         ),
         "{parallel:?}"
     );
+    let huge = LlamaGenerator::load(
+        path.to_str().unwrap(),
+        LlamaGeneratorOptions {
+            context_length: Some(1 << 30),
+            parallel: 8,
+            ..LlamaGeneratorOptions::default()
+        },
+    );
+    assert!(
+        matches!(huge, Err(LlamaCppError::Option { .. })),
+        "{huge:?}"
+    );
 }
