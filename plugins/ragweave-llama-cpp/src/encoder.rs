@@ -6,8 +6,8 @@
 //!
 //! A batch is one attention block: llama.cpp computes every token against every other token
 //! of the batch and masks across sequences, so attention costs grow with the square of the
-//! batch's tokens. Batches about one longest input long are fastest (measured on MiniLM,
-//! 100 SciFact documents: 16.4 docs/s at 256 tokens, 13.1 at 512, 8.7 at 1,024, 2.7 at 4,096).
+//! batch's tokens. Batches about one longest input long are fastest (measured on MiniLM with
+//! SciFact documents: 16.4 docs/s at 256 tokens, 13.1 at 512, 8.7 at 1,024, 2.7 at 4,096).
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
