@@ -1,11 +1,10 @@
 //! `ragweave ask`.
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use std::io::Write;
-
 use futures::StreamExt;
 use ragweave::{Answer, AskEvent, Pipeline, Query, Result};
 
@@ -71,34 +70,32 @@ async fn stream_answer(pipeline: &Pipeline, query: Query) -> Result<ExitCode> {
     let mut events = pipeline.ask_stream(query);
     let mut stdout = std::io::stdout();
     while let Some(event) = events.next().await {
-        match event? {
-            AskEvent::Hits(_) => {}
-            AskEvent::Token(piece) => {
-                // A closed pipe (`| head`) ends the answer early; that is not an error.
-                if stdout
-                    .write_all(piece.as_bytes())
-                    .and_then(|()| stdout.flush())
-                    .is_err()
-                {
-                    return Ok(ExitCode::SUCCESS);
-                }
-            }
-            AskEvent::Done(answer) => {
-                println!("\n");
-                print_sources(&answer);
-            }
+        let text = match event? {
+            AskEvent::Hits(_) => continue,
+            AskEvent::Token(piece) => piece,
+            AskEvent::Done(answer) => format!("\n\n{}", sources(&answer)),
+        };
+        // A closed pipe (`| head`) ends the answer early; that is not an error.
+        if stdout
+            .write_all(text.as_bytes())
+            .and_then(|()| stdout.flush())
+            .is_err()
+        {
+            return Ok(ExitCode::SUCCESS);
         }
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_sources(answer: &Answer) {
-    println!("Sources:");
+/// The answer's citations, one line each, after a `Sources:` heading.
+fn sources(answer: &Answer) -> String {
+    let mut out = String::from("Sources:\n");
     for c in &answer.citations {
         let hit = answer.hits.iter().find(|h| h.chunk.id == c.chunk_id);
         let label = hit.map(source).unwrap_or_else(|| c.document_id.clone());
-        println!("  [{}] {label}", c.index);
+        out.push_str(&format!("  [{}] {label}\n", c.index));
     }
+    out
 }
 
 fn print_passages(answer: &Answer, generators: &[String]) {
