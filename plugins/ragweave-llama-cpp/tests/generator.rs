@@ -275,3 +275,18 @@ async fn bad_input_is_a_typed_error_not_an_abort() {
         "{huge:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_qwen2_decoder_with_grouped_query_attention_generates() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = DecoderSpec {
+        architecture: "qwen2",
+        head_count_kv: 2,
+        separate_output: false,
+        ..DecoderSpec::tiny()
+    };
+    let g = load(&tiny(&dir, spec), LlamaGeneratorOptions::default());
+    assert_eq!(g.architecture(), "qwen2");
+    let c = g.complete(&greedy("rivers", 8)).await.unwrap();
+    assert_eq!((c.tokens, c.finish_reason), (8, FinishReason::Length));
+}

@@ -149,42 +149,46 @@ impl DecoderSpec {
         if self.separate_output {
             w.tensor("output.weight", &[n_embd, n_vocab], ty, random(0.5));
         }
+        let norm = TensorData::Fill(1.0);
         for i in 0..self.block_count {
             let b = |n: &str| format!("blk.{i}.{n}");
             w.tensor(
                 &b("attn_norm.weight"),
                 &[n_embd],
                 TensorType::F32,
-                TensorData::Fill(1.0),
+                norm.clone(),
             );
-            w.tensor(&b("attn_q.weight"), &[n_embd, n_embd], ty, random(0.2));
-            w.tensor(&b("attn_k.weight"), &[n_embd, n_embd_kv], ty, random(0.2));
-            w.tensor(&b("attn_v.weight"), &[n_embd, n_embd_kv], ty, random(0.2));
-            if arch == "qwen2" {
-                w.tensor(&b("attn_q.bias"), &[n_embd], TensorType::F32, random(0.1));
-                w.tensor(
-                    &b("attn_k.bias"),
-                    &[n_embd_kv],
-                    TensorType::F32,
-                    random(0.1),
-                );
-                w.tensor(
-                    &b("attn_v.bias"),
-                    &[n_embd_kv],
-                    TensorType::F32,
-                    random(0.1),
-                );
-            }
-            w.tensor(&b("attn_output.weight"), &[n_embd, n_embd], ty, random(0.2));
             w.tensor(
                 &b("ffn_norm.weight"),
                 &[n_embd],
                 TensorType::F32,
-                TensorData::Fill(1.0),
+                norm.clone(),
             );
-            w.tensor(&b("ffn_gate.weight"), &[n_embd, n_ff], ty, random(0.2));
-            w.tensor(&b("ffn_up.weight"), &[n_embd, n_ff], ty, random(0.2));
-            w.tensor(&b("ffn_down.weight"), &[n_ff, n_embd], ty, random(0.2));
+            for (name, rows, cols) in [
+                ("attn_q", n_embd, n_embd),
+                ("attn_k", n_embd, n_embd_kv),
+                ("attn_v", n_embd, n_embd_kv),
+                ("attn_output", n_embd, n_embd),
+                ("ffn_gate", n_embd, n_ff),
+                ("ffn_up", n_embd, n_ff),
+                ("ffn_down", n_ff, n_embd),
+            ] {
+                w.tensor(
+                    &b(&format!("{name}.weight")),
+                    &[rows, cols],
+                    ty,
+                    random(0.2),
+                );
+                let projection = matches!(name, "attn_q" | "attn_k" | "attn_v");
+                if arch == "qwen2" && projection {
+                    w.tensor(
+                        &b(&format!("{name}.bias")),
+                        &[cols],
+                        TensorType::F32,
+                        random(0.1),
+                    );
+                }
+            }
         }
         w.write(path)
     }
