@@ -188,11 +188,21 @@ impl Pipeline {
 
     /// Retrieves for `request` without generating, whatever the pipeline holds.
     pub async fn retrieve(&self, request: impl Into<AskRequest>) -> Result<Vec<Hit>> {
+        Ok(self.retrieve_traced(request).await?.0)
+    }
+
+    /// [`Pipeline::retrieve`], with the trace of the stages it ran (transforms, routing,
+    /// each expert, fusion, reranking): what evaluation measures.
+    pub async fn retrieve_traced(
+        &self,
+        request: impl Into<AskRequest>,
+    ) -> Result<(Vec<Hit>, Trace)> {
         let mut request = request.into();
         request.conversation = None;
         let mut trace = Trace::default();
         let query = self.transformed(request.query, &mut trace).await?;
-        self.retrieve_ranked(&query, &mut trace).await
+        let hits = self.retrieve_ranked(&query, &mut trace).await?;
+        Ok((hits, trace))
     }
 
     async fn prepare(&self, request: AskRequest) -> Result<Prepared> {
