@@ -23,6 +23,9 @@ pub use ragweave_core::*;
 /// Local BERT-family embedders and cross-encoders on candle (feature `candle`).
 #[cfg(feature = "candle")]
 pub use ragweave_candle as candle;
+/// BEIR evaluation of pipelines (feature `eval`).
+#[cfg(feature = "eval")]
+pub use ragweave_eval as eval;
 /// Ingestion: loaders, chunkers, resumable writes (feature `ingest`).
 #[cfg(feature = "ingest")]
 pub use ragweave_ingest as ingest;
