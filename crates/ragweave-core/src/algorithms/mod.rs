@@ -1,5 +1,6 @@
 //! Built-in algorithms from the research ragweave builds on.
 
+pub mod fusion;
 pub mod kmeans;
 pub mod metrics;
 pub mod pilot_fit;

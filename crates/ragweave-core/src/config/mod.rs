@@ -28,7 +28,7 @@ pub use builtin::{
 };
 pub use registry::{BuildContext, Category, ComponentConfig, Registry};
 
-use crate::algorithms::rrf::Rrf;
+use crate::algorithms::fusion::Fusion;
 use crate::error::{Error, Result, read_file};
 use crate::pipeline::{ExpertFailure, Pipeline, PromptTemplate, StageTimeouts};
 use crate::traits::arranger::ContextArranger;
@@ -72,8 +72,9 @@ pub struct PipelineConfig {
     pub memory: Option<ComponentSpec>,
     /// Name of the generator (from `generators`) that writes the answer; none retrieves only.
     pub generator: Option<String>,
-    /// Reciprocal rank fusion of the chosen experts.
-    pub fusion: Rrf,
+    /// How the chosen experts' results merge: RRF (default) or calibrated scores, and
+    /// per-expert weights.
+    pub fusion: Fusion,
     /// Hits each expert returns and the reranker sees; defaults to the query's `top_k`.
     pub candidates: Option<usize>,
     /// The prompt template.
@@ -173,7 +174,7 @@ impl PipelineConfig {
             ctx.add_generator(name.clone(), g);
         }
         let mut builder = Pipeline::builder()
-            .fusion(self.fusion)
+            .fusion(self.fusion.clone())
             .prompt(self.prompt.clone())
             .sampling(self.sampling.clone())
             .timeouts(self.timeouts)

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::prompt::PromptTemplate;
 use super::{Expert, Inner, Pipeline};
 use crate::algorithms::reorder::RankOrder;
-use crate::algorithms::rrf::Rrf;
+use crate::algorithms::fusion::Fusion;
 use crate::error::{Error, Result};
 use crate::traits::arranger::ContextArranger;
 use crate::traits::generator::{Generator, SamplingParams};
@@ -86,7 +86,7 @@ pub struct PipelineBuilder {
     transforms: Vec<Arc<dyn QueryTransform>>,
     experts: Vec<(String, Arc<dyn Retriever>)>,
     router: Option<Arc<dyn Router>>,
-    fusion: Rrf,
+    fusion: Fusion,
     candidates: Option<usize>,
     reranker: Option<Arc<dyn Reranker>>,
     arranger: Option<Arc<dyn ContextArranger>>,
@@ -123,8 +123,8 @@ impl PipelineBuilder {
     }
 
     /// Fusion of the chosen experts' results (RRF, k = 60 by default).
-    pub fn fusion(mut self, fusion: Rrf) -> Self {
-        self.fusion = fusion;
+    pub fn fusion(mut self, fusion: impl Into<Fusion>) -> Self {
+        self.fusion = fusion.into();
         self
     }
 
@@ -205,12 +205,10 @@ impl PipelineBuilder {
         if self.candidates == Some(0) {
             return Err(Error::config("candidates", "must be at least 1"));
         }
-        if !(self.fusion.k.is_finite() && self.fusion.k >= 0.0) {
-            return Err(Error::config("fusion.k", "must be a finite number >= 0"));
-        }
         self.prompt.validate()?;
         self.sampling.validate()?;
-        let expert_names = self.experts.iter().map(|(n, _)| n.clone()).collect();
+        let expert_names: Vec<String> = self.experts.iter().map(|(n, _)| n.clone()).collect();
+        self.fusion.validate(&expert_names)?;
         let experts = self
             .experts
             .into_iter()

@@ -15,7 +15,8 @@ pub use builder::{ExpertFailure, PipelineBuilder, StageTimeouts};
 pub use prompt::PromptTemplate;
 pub use stream::AskEvent;
 
-use crate::algorithms::rrf::{RankedList, Rrf};
+use crate::algorithms::fusion::Fusion;
+use crate::algorithms::rrf::RankedList;
 use crate::answer::{Answer, Citation, Trace};
 use crate::error::{Error, Result};
 use crate::message::ChatMessage;
@@ -130,7 +131,7 @@ pub(crate) struct Inner {
     experts: Vec<Expert>,
     expert_names: Vec<String>,
     router: Option<Arc<dyn Router>>,
-    fusion: Rrf,
+    fusion: Fusion,
     candidates: Option<usize>,
     reranker: Option<Arc<dyn Reranker>>,
     arranger: Arc<dyn ContextArranger>,
@@ -356,7 +357,7 @@ impl Pipeline {
                     trace.record(expert.stage.clone(), elapsed, Vec::new());
                     lists.push(RankedList {
                         name: expert.name.clone(),
-                        weight: *weight,
+                        weight: *weight * inner.fusion.weight(&expert.name),
                         hits,
                     });
                 }

@@ -1,0 +1,211 @@
+//! How a pipeline merges its experts' ranked lists: by rank (RRF) or by calibrated score.
+
+use std::collections::{BTreeMap, HashMap};
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::rrf::{RankedList, Rrf};
+use crate::error::{Error, Result};
+use crate::types::Hit;
+
+/// The fusion method.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FusionMethod {
+    /// Reciprocal rank fusion: ranks only, robust to scores on different scales.
+    #[default]
+    Rrf,
+    /// Each list's scores min-max normalised to [0, 1], then a weighted sum (a convex
+    /// combination when the weights sum to 1); a list missing a hit adds 0. Keeps how much
+    /// better one hit is than the next, which ranks throw away (Bruch et al., 2023).
+    Score,
+}
+
+/// The `[fusion]` section: method, RRF's k, and a weight per expert.
+///
+/// A router's weight for an expert multiplies the expert's weight here.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct Fusion {
+    /// `rrf` (default) or `score`.
+    pub method: FusionMethod,
+    /// RRF's rank offset; 60 in the original paper and in most systems.
+    pub k: f32,
+    /// Weight per expert name; experts not listed weigh 1.
+    pub weights: BTreeMap<String, f32>,
+}
+
+impl Default for Fusion {
+    fn default() -> Self {
+        Self {
+            method: FusionMethod::Rrf,
+            k: Rrf::default().k,
+            weights: BTreeMap::new(),
+        }
+    }
+}
+
+impl From<Rrf> for Fusion {
+    fn from(rrf: Rrf) -> Self {
+        Self {
+            k: rrf.k,
+            ..Self::default()
+        }
+    }
+}
+
+impl Fusion {
+    /// The configured weight of `expert` (1 when not listed).
+    pub fn weight(&self, expert: &str) -> f32 {
+        self.weights.get(expert).copied().unwrap_or(1.0)
+    }
+
+    /// Checks k and the weights against the pipeline's expert names.
+    pub fn validate(&self, experts: &[String]) -> Result<()> {
+        if !(self.k.is_finite() && self.k >= 0.0) {
+            return Err(Error::config("fusion.k", "must be a finite number >= 0"));
+        }
+        for (name, w) in &self.weights {
+            if !experts.contains(name) {
+                return Err(Error::config(
+                    format!("fusion.weights.{name}"),
+                    format!("no expert named `{name}` (experts: {experts:?})"),
+                ));
+            }
+            if !(w.is_finite() && *w >= 0.0) {
+                return Err(Error::config(
+                    format!("fusion.weights.{name}"),
+                    "must be a finite number >= 0",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Fuses `lists` (their weights already set) into at most `top_k` hits, best first.
+    pub fn fuse(&self, lists: Vec<RankedList>, top_k: usize) -> Vec<Hit> {
+        match self.method {
+            FusionMethod::Rrf => Rrf { k: self.k }.fuse(lists, top_k),
+            FusionMethod::Score if lists.len() == 1 => Rrf { k: self.k }.fuse(lists, top_k),
+            FusionMethod::Score => score_fuse(lists, top_k),
+        }
+    }
+}
+
+fn score_fuse(lists: Vec<RankedList>, top_k: usize) -> Vec<Hit> {
+    // chunk id -> (hit, fused score, contributions by list)
+    let mut fused: Vec<(Hit, f64, Vec<(usize, f64)>)> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    let names: Vec<String> = lists.iter().map(|l| l.name.clone()).collect();
+    for (li, list) in lists.into_iter().enumerate() {
+        let (lo, hi) = list
+            .hits
+            .iter()
+            .map(|h| f64::from(h.score))
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), s| {
+                (lo.min(s), hi.max(s))
+            });
+        let span = hi - lo;
+        for hit in list.hits {
+            let norm = if span > 0.0 {
+                (f64::from(hit.score) - lo) / span
+            } else {
+                1.0
+            };
+            let part = f64::from(list.weight) * norm;
+            match index.get(&hit.chunk.id) {
+                Some(&i) => {
+                    let entry = &mut fused[i];
+                    // A chunk repeated within one list counts once, at its best score.
+                    if let Some(c) = entry.2.iter_mut().find(|c| c.0 == li) {
+                        if part > c.1 {
+                            entry.1 += part - c.1;
+                            c.1 = part;
+                        }
+                    } else {
+                        entry.1 += part;
+                        entry.2.push((li, part));
+                    }
+                }
+                None => {
+                    index.insert(hit.chunk.id.clone(), fused.len());
+                    fused.push((hit, part, vec![(li, part)]));
+                }
+            }
+        }
+    }
+    // Stable: ties keep first-seen order.
+    fused.sort_by(|a, b| b.1.total_cmp(&a.1));
+    fused.truncate(top_k);
+    fused
+        .into_iter()
+        .map(|(mut hit, score, mut parts)| {
+            parts.sort_by(|a, b| b.1.total_cmp(&a.1));
+            hit.retriever = parts
+                .iter()
+                .map(|(l, _)| names[*l].as_str())
+                .collect::<Vec<_>>()
+                .join("+");
+            hit.score = score as f32;
+            hit
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::Chunk;
+
+    fn list(name: &str, weight: f32, scored: &[(&str, f32)]) -> RankedList {
+        RankedList {
+            name: name.into(),
+            weight,
+            hits: scored
+                .iter()
+                .map(|(id, s)| Hit::new(Chunk::new(*id, "d", *id), *s, name))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn score_fusion_normalises_each_list_and_weighs_it() {
+        let fusion = Fusion {
+            method: FusionMethod::Score,
+            ..Fusion::default()
+        };
+        // bm25: x 10 (1.0), y 6 (0.5), z 2 (0.0); dense: y 0.9 (1.0), w 0.5 (0.0).
+        let lists = || {
+            vec![
+                list("bm25", 1.0, &[("x", 10.0), ("y", 6.0), ("z", 2.0)]),
+                list("dense", 1.0, &[("y", 0.9), ("w", 0.5)]),
+            ]
+        };
+        let hits = fusion.fuse(lists(), 10);
+        let got: Vec<(&str, f32)> = hits.iter().map(|h| (h.chunk.id.as_str(), h.score)).collect();
+        assert_eq!(got, [("y", 1.5), ("x", 1.0), ("z", 0.0), ("w", 0.0)]);
+        assert_eq!(hits[0].retriever, "dense+bm25");
+        // Weighting dense down to 0.2 lets bm25's best win.
+        let mut weighted = lists();
+        weighted[1].weight = 0.2;
+        let hits = fusion.fuse(weighted, 2);
+        assert_eq!(hits[0].chunk.id, "x");
+        assert!((hits[1].score - 0.7).abs() < 1e-6);
+    }
+
+    #[test]
+    fn weights_are_checked_against_the_experts() {
+        let experts = vec!["bm25".to_string(), "dense".to_string()];
+        let mut f = Fusion::default();
+        f.weights.insert("dense".into(), 0.5);
+        assert!(f.validate(&experts).is_ok());
+        assert_eq!((f.weight("dense"), f.weight("bm25")), (0.5, 1.0));
+        f.weights.insert("dnese".into(), 0.5);
+        let err = f.validate(&experts).unwrap_err().to_string();
+        assert!(err.contains("fusion.weights.dnese"), "{err}");
+        f.weights.remove("dnese");
+        f.weights.insert("bm25".into(), -1.0);
+        assert!(f.validate(&experts).is_err());
+    }
+}
