@@ -1,5 +1,6 @@
 //! `ragweave eval`: pipelines on a BEIR dataset, side by side.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -44,6 +45,10 @@ pub struct EvalArgs {
     /// Directory for report.json, report.md, report.svg and one TREC run file per config.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Also report the per-query best of these configs (comma-separated names): the
+    /// ceiling a router among them could reach.
+    #[arg(long, value_delimiter = ',')]
+    oracle: Vec<String>,
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
@@ -98,7 +103,11 @@ pub async fn run(args: EvalArgs) -> Result<ExitCode> {
         );
         report.evaluations.push(evaluation);
     }
-    println!("{}", report.to_markdown());
+    if !args.oracle.is_empty() {
+        report.add_oracle(&args.oracle)?;
+    }
+    // A closed pipe (`| head`) is the reader's choice, not an error: the files still get written.
+    let _ = writeln!(std::io::stdout().lock(), "{}", report.to_markdown());
     if let Some(dir) = &args.out {
         report.write(dir)?;
         eprintln!(

@@ -1,6 +1,7 @@
 //! `ragweave fit-pilots`: pilots for a `pilot` router, from labelled training queries.
 
-use std::path::PathBuf;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -9,7 +10,8 @@ use clap::{Args, ValueEnum};
 use ragweave::config::PipelineConfig;
 use ragweave::eval::Dataset;
 use ragweave::{
-    Error, FitOptions, Hit, LabelledQuery, Pipeline, Query, Result, Retriever, TieRule, fit_pilots,
+    Embedder, Error, FitOptions, Hit, LabelledQuery, PilotRouter, Pipeline, Query, Result,
+    Retriever, TieRule, fit_pilots,
 };
 
 use crate::store::LoadedConfig;
@@ -22,8 +24,16 @@ pub struct FitArgs {
     #[arg(long)]
     config: PathBuf,
     /// BEIR dataset directory with the training queries.
-    #[arg(long)]
-    dataset: PathBuf,
+    #[arg(long, required_unless_present = "examples")]
+    dataset: Option<PathBuf>,
+    /// Instead of judged queries: `EXPERT=FILE`, a file of example queries (one per line)
+    /// that the expert serves; their embeddings become its pilots. Repeat per expert.
+    #[arg(
+        long = "examples",
+        value_name = "EXPERT=FILE",
+        conflicts_with = "dataset"
+    )]
+    examples: Vec<String>,
     /// The qrels file with the training judgements.
     #[arg(long, default_value = "train")]
     split: String,
@@ -70,10 +80,13 @@ pub async fn run(args: FitArgs) -> Result<ExitCode> {
         None => loaded.base.join(param("pilots")?),
     };
     let embedder = loaded.embedder(&registry, &param("embedder")?).await?;
+    let Some(dir) = &args.dataset else {
+        return from_examples(&args.examples, &loaded, embedder, &out).await;
+    };
     let dataset = if args.evidence {
-        Dataset::load_evidence(&args.dataset, &args.split)?
+        Dataset::load_evidence(dir, &args.split)?
     } else {
-        Dataset::load(&args.dataset, &args.split)?
+        Dataset::load(dir, &args.split)?
     };
     let dataset = Arc::new(dataset);
     let queries: Vec<LabelledQuery> = dataset
@@ -112,10 +125,43 @@ pub async fn run(args: FitArgs) -> Result<ExitCode> {
     );
     let (pilots, report) = fit_pilots(embedder.as_ref(), &experts, &queries, &options).await?;
     pilots.save(&out)?;
-    println!(
+    // The pilots are saved; a closed pipe (`| head`) only cuts the report short.
+    let _ = writeln!(
+        std::io::stdout().lock(),
         "{}",
         serde_json::to_string_pretty(&report).expect("report serializes")
     );
+    eprintln!("wrote {}", out.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Pilots that are the embeddings of each expert's example queries.
+async fn from_examples(
+    examples: &[String],
+    loaded: &LoadedConfig,
+    embedder: Arc<dyn Embedder>,
+    out: &Path,
+) -> Result<ExitCode> {
+    let router = PilotRouter::new(embedder);
+    for spec in examples {
+        let (expert, file) = spec
+            .split_once('=')
+            .ok_or_else(|| Error::invalid("--examples", format!("`{spec}` is not EXPERT=FILE")))?;
+        if !loaded.config.experts.contains_key(expert) {
+            return Err(Error::invalid(
+                "--examples",
+                format!("the config has no expert `{expert}`"),
+            ));
+        }
+        let text = std::fs::read_to_string(file).map_err(|source| Error::Io {
+            path: file.to_string(),
+            source,
+        })?;
+        let queries: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+        router.add_expert_from_queries(expert, &queries).await?;
+        eprintln!("{expert}: {} example queries", queries.len());
+    }
+    router.pilots().save(out)?;
     eprintln!("wrote {}", out.display());
     Ok(ExitCode::SUCCESS)
 }

@@ -22,11 +22,11 @@ mod stop;
 pub mod traits;
 mod types;
 
+pub use algorithms::fusion::{Fusion, FusionMethod};
 pub use algorithms::metrics::ndcg_at_k;
 pub use algorithms::pilot_fit::{FitOptions, FitReport, LabelledQuery, TieRule, fit_pilots};
 pub use algorithms::pilot_router::{PilotRouter, PilotScoring, Pilots};
 pub use algorithms::reorder::{ContextBudget, LongContextReorder, RankOrder, long_context_order};
-pub use algorithms::fusion::{Fusion, FusionMethod};
 pub use algorithms::rrf::{RankedList, Rrf};
 pub use algorithms::think::{ThinkMode, ThinkThenRetrieve};
 pub use algorithms::window_memory::WindowMemory;

@@ -33,5 +33,5 @@ pub use error::{EvalError, EvalResult};
 pub use latency::{Latency, Summary};
 pub use metrics::{Metric, Scores, evaluate};
 pub use qrels::{Qrels, Run};
-pub use report::Report;
+pub use report::{Oracle, Report};
 pub use runner::{EvalOptions, Evaluation, evaluate_pipeline};

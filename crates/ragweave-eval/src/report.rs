@@ -1,5 +1,6 @@
 //! Reports of several pipelines on one dataset: JSON, a markdown table, an SVG chart.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -27,6 +28,19 @@ pub struct Report {
     pub metrics: Vec<Metric>,
     /// One per pipeline.
     pub evaluations: Vec<Evaluation>,
+    /// Per-query ceilings over sets of those pipelines.
+    #[serde(default)]
+    pub oracles: Vec<Oracle>,
+}
+
+/// The per-query best of several pipelines: what a perfect router among them would score.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Oracle {
+    /// The pipelines, by name.
+    pub of: Vec<String>,
+    /// Mean over queries of the best pipeline's score, per metric (each metric's best
+    /// pipeline is chosen separately).
+    pub mean: BTreeMap<String, f64>,
 }
 
 impl Report {
@@ -40,7 +54,47 @@ impl Report {
             warnings: dataset.warnings.clone(),
             metrics,
             evaluations: Vec::new(),
+            oracles: Vec::new(),
         }
+    }
+
+    /// Adds the per-query oracle over the named pipelines; every name must be evaluated.
+    pub fn add_oracle(&mut self, names: &[String]) -> EvalResult<()> {
+        let mut chosen = Vec::new();
+        for name in names {
+            let e = self.evaluations.iter().find(|e| &e.name == name);
+            chosen.push(e.ok_or_else(|| EvalError::Option {
+                option: "oracle",
+                reason: format!("no pipeline named `{name}` was evaluated"),
+            })?);
+        }
+        let Some(first) = chosen.first() else {
+            return Err(EvalError::Option {
+                option: "oracle",
+                reason: "an oracle needs at least one pipeline".into(),
+            });
+        };
+        let mut mean = BTreeMap::new();
+        for metric in &self.metrics {
+            let m = metric.to_string();
+            let total: f64 = first
+                .scores
+                .per_query
+                .keys()
+                .map(|q| {
+                    chosen
+                        .iter()
+                        .filter_map(|e| e.scores.per_query.get(q).and_then(|r| r.get(&m)))
+                        .fold(0.0, |a: f64, b| a.max(*b))
+                })
+                .sum();
+            mean.insert(m, total / first.scores.per_query.len().max(1) as f64);
+        }
+        self.oracles.push(Oracle {
+            of: names.to_vec(),
+            mean,
+        });
+        Ok(())
     }
 
     /// Pretty JSON.
@@ -77,6 +131,17 @@ impl Report {
                 e.latency.total.p95_ms,
                 e.queries as f64 / e.wall_seconds.max(1e-9)
             );
+        }
+        for o in &self.oracles {
+            let _ = write!(out, "| per-query best of {} |", o.of.join(", "));
+            for m in &self.metrics {
+                let _ = write!(
+                    out,
+                    " {:.4} |",
+                    o.mean.get(&m.to_string()).unwrap_or(&f64::NAN)
+                );
+            }
+            let _ = writeln!(out, " | | |");
         }
         let _ = writeln!(out, "\nMedian stage latency (ms):\n");
         for e in &self.evaluations {

@@ -183,7 +183,10 @@ mod tests {
             ]
         };
         let hits = fusion.fuse(lists(), 10);
-        let got: Vec<(&str, f32)> = hits.iter().map(|h| (h.chunk.id.as_str(), h.score)).collect();
+        let got: Vec<(&str, f32)> = hits
+            .iter()
+            .map(|h| (h.chunk.id.as_str(), h.score))
+            .collect();
         assert_eq!(got, [("y", 1.5), ("x", 1.0), ("z", 0.0), ("w", 0.0)]);
         assert_eq!(hits[0].retriever, "dense+bm25");
         // Weighting dense down to 0.2 lets bm25's best win.

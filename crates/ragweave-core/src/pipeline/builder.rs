@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use super::prompt::PromptTemplate;
 use super::{Expert, Inner, Pipeline};
-use crate::algorithms::reorder::RankOrder;
 use crate::algorithms::fusion::Fusion;
+use crate::algorithms::reorder::RankOrder;
 use crate::error::{Error, Result};
 use crate::traits::arranger::ContextArranger;
 use crate::traits::generator::{Generator, SamplingParams};
