@@ -5,7 +5,9 @@
 set -euo pipefail
 dir="${RAGWEAVE_PYLIB:-$HOME/.cache/ragweave/pylib}"
 if ! PYTHONPATH="$dir" python3 -c "import pytrec_eval" 2>/dev/null; then
-  python3 -m pip install --quiet --disable-pip-version-check --target "$dir" \
-    "pytrec_eval-terrier==0.5.11" >&2
+  install=(python3 -m pip install --quiet --disable-pip-version-check --target "$dir"
+    "pytrec_eval-terrier==0.5.11")
+  # A Debian-managed Python may refuse even a --target install without the override.
+  "${install[@]}" >&2 || "${install[@]}" --break-system-packages >&2
 fi
 echo "$dir"

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Reproduces docs/results.md: builds the stores (all-MiniLM-L6-v2 + BM25 in Qdrant Edge),
+# fits the routers' pilots on SciFact's training claims, and evaluates every config.
+#
+# Usage: bash experiments/run.sh [setup|scifact|scifact-train|arguana|msmarco|union|all]
+#   setup         model, stores (about 15 min for SciFact, 15 for ArguAna, 4 for the TREC DL
+#                 subset, 35 for the union on 2 cores) and pilots; skips what exists
+#   scifact ...   one dataset's table into docs/results/<dataset>/ (needs setup)
+# Datasets come from $RAGWEAVE_DATASETS (default ../shared/datasets).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+data="${RAGWEAVE_DATASETS:-../shared/datasets}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/ragweave/target}"
+rw() { cargo run -q -p ragweave-cli -- "$@"; }
+stores=.ragweave/eval
+router_configs="router-c1-top1 router-c1-top2 router-c8-mean-top1 router-c8-max-top1 router-c8-max-top2"
+fusion_configs="rrf-dense2 rrf-bm25x2 score-dense0.3 score-dense0.5 score-dense0.7"
+mix_configs="mix-t0.01 mix-t0.03 mix-t0.1"
+
+ingest() { # dataset-dir config
+  local store
+  store="$stores/$(basename "$(dirname "$2")")"
+  [ "$(basename "$(dirname "$2")")" = union ] && store="$stores/union"
+  if [ ! -f "$store/ragweave-store.json" ]; then
+    rw ingest "$1/corpus.jsonl" --config "$2" --quiet
+  fi
+}
+
+setup() {
+  model_dir="${RAGWEAVE_MINILM:-$HOME/.cache/ragweave/models/all-MiniLM-L6-v2}"
+  scripts/fetch-minilm.sh "$model_dir"
+  mkdir -p .ragweave/models "$stores/pilots"
+  ln -sfn "$model_dir" .ragweave/models/all-MiniLM-L6-v2
+  for ds in scifact arguana msmarco-trecdl19-subset5k; do
+    ingest "$data/$ds" "experiments/$ds/dense.toml"
+  done
+  python3 experiments/union/make_union.py "$data" "$stores/datasets/union"
+  ingest "$stores/datasets/union" experiments/union/union-dense.toml
+  # Pilots: SciFact's training claims with evidence (505; the 300 test claims are excluded).
+  local train=(--dataset "$data/scifact" --evidence --split test)
+  rw fit-pilots --config experiments/scifact/router-c1-top1.toml "${train[@]}"
+  rw fit-pilots --config experiments/scifact/router-c8-mean-top1.toml "${train[@]}" --centroids 8
+  rw fit-pilots --config experiments/scifact/mix-t0.1.toml "${train[@]}" --centroids 8
+  local ex="$stores/datasets/union/examples"
+  rw fit-pilots --config experiments/union/routed-hybrid.toml \
+    --examples "scifact=$ex/scifact.txt" --examples "arguana=$ex/arguana.txt" \
+    --examples "msmarco-trecdl19-subset5k=$ex/msmarco-trecdl19-subset5k.txt"
+}
+
+configs() { # dataset names...
+  local ds=$1 out=""
+  shift
+  for c in "$@"; do out="$out --config experiments/$ds/$c.toml"; done
+  echo "$out"
+}
+
+table() { # dataset extra-args...
+  local ds=$1
+  shift
+  # shellcheck disable=SC2046
+  rw eval --dataset "$data/$ds" $(configs "$ds" bm25 dense rrf hybrid $fusion_configs \
+    $router_configs $mix_configs) --oracle bm25,dense --quiet "$@"
+}
+
+case "${1:-all}" in
+  setup) setup ;;
+  scifact) table scifact --out docs/results/scifact ;;
+  scifact-train) table scifact --evidence --split test --out "$stores/reports/scifact-train" ;;
+  arguana) table arguana --drop-self-hits --out docs/results/arguana ;;
+  msmarco) table msmarco-trecdl19-subset5k --out docs/results/msmarco-trecdl19-subset5k ;;
+  union)
+    rw eval --dataset "$stores/datasets/union" --drop-self-hits --quiet \
+      --config experiments/union/union-hybrid.toml --config experiments/union/routed-hybrid.toml \
+      --config experiments/union/union-dense.toml --config experiments/union/routed-dense.toml \
+      --out docs/results/union
+    ;;
+  all)
+    setup
+    for t in scifact-train scifact arguana msmarco union; do bash "$0" "$t"; done
+    ;;
+  *) echo "unknown step $1" >&2; exit 2 ;;
+esac
