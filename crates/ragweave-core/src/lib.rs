@@ -33,6 +33,7 @@ pub use algorithms::window_memory::WindowMemory;
 pub use answer::{Answer, Citation, StageTrace, Trace};
 pub use builtin::bm25::{Bm25Index, Bm25Params, bm25_tokens};
 pub use builtin::corpus::read_jsonl_corpus;
+pub use builtin::embed_query::EmbedQuery;
 pub use builtin::hashing_embedder::HashingEmbedder;
 pub use builtin::memory_store::{DenseRetriever, InMemoryStore};
 pub use error::{Error, Result};

@@ -256,10 +256,15 @@ impl Router for PilotRouter {
             ));
         }
         query.validate()?;
-        let mut v = self
-            .embedder
-            .embed_one(&query.text, EmbedInput::QUERY)
-            .await?;
+        // A vector an earlier transform made with this embedder saves embedding again.
+        let mut v = match query.vector_for(self.embedder.model_id()) {
+            Some(v) => v.to_vec(),
+            None => {
+                self.embedder
+                    .embed_one(&query.text, EmbedInput::QUERY)
+                    .await?
+            }
+        };
         if !normalize(&mut v) {
             return Err(Error::component(
                 "router",

@@ -2,5 +2,6 @@
 
 pub mod bm25;
 pub mod corpus;
+pub mod embed_query;
 pub mod hashing_embedder;
 pub mod memory_store;

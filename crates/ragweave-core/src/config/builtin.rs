@@ -13,6 +13,7 @@ use crate::algorithms::think::{DEFAULT_THINK_PROMPT, ThinkMode, ThinkThenRetriev
 use crate::algorithms::window_memory::WindowMemory;
 use crate::builtin::bm25::{Bm25Index, Bm25Params};
 use crate::builtin::corpus::read_jsonl_corpus;
+use crate::builtin::embed_query::EmbedQuery;
 use crate::builtin::hashing_embedder::HashingEmbedder;
 use crate::builtin::memory_store::{DenseRetriever, InMemoryStore};
 use crate::error::{Error, Result};
@@ -30,6 +31,7 @@ pub(super) fn register(r: &mut Registry) {
         .register::<Bm25Config>()
         .register::<PilotRouterConfig>()
         .register::<ThinkConfig>()
+        .register::<EmbedQueryConfig>()
         .register::<ArrangerConfig>()
         .register::<LongContextReorderConfig>()
         .register::<WindowMemoryConfig>();
@@ -178,6 +180,26 @@ impl ComponentConfig for PilotRouterConfig {
             .temperature(self.temperature);
         router.load_pilots(pilots)?;
         Ok(Arc::new(router))
+    }
+}
+
+/// `kind = "embed"`: [`EmbedQuery`], the query embedded once for the router and every dense
+/// expert on this embedder.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EmbedQueryConfig {
+    /// Name of the embedder under `[embedders]`.
+    pub embedder: String,
+}
+
+impl ComponentConfig for EmbedQueryConfig {
+    type Component = dyn QueryTransform;
+    const KIND: &'static str = "embed";
+
+    async fn build(self, ctx: &BuildContext) -> Result<Arc<dyn QueryTransform>> {
+        Ok(Arc::new(EmbedQuery::new(
+            ctx.embedder("embedder", &self.embedder)?,
+        )))
     }
 }
 

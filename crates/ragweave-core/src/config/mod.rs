@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 pub use builtin::{
-    ArrangerConfig, Bm25Config, HashingEmbedderConfig, InMemoryRetrieverConfig,
+    ArrangerConfig, Bm25Config, EmbedQueryConfig, HashingEmbedderConfig, InMemoryRetrieverConfig,
     LongContextReorderConfig, PilotRouterConfig, ThinkConfig, ThinkModeName, WindowMemoryConfig,
 };
 pub use registry::{BuildContext, Category, ComponentConfig, Registry};
