@@ -32,25 +32,35 @@ right = 0
 lost = 0.0
 unknown = 0
 ties = 0
+decisive = 0  # queries where some expert is strictly worse than another
+decisive_right = 0
+always = Counter()  # decisive queries each fixed expert would get right
 for q, scores in per_query[router].items():
     expert_scores = {e: per_query[e][q][metric] for e in experts}
     best = max(expert_scores.values())
     winners = [e for e, s in expert_scores.items() if s == best]
-    ties += len(winners) > 1
+    ties += len(winners) == len(experts)
     used = [e for e in experts if runs[e][q][:10] == runs[router][q][:10]]
+    lost += best - scores[metric]
+    if len(winners) < len(experts):
+        decisive += 1
+        for w in winners:
+            always[w] += 1
+        decisive_right += any(u in winners for u in used)
     if not used:
         unknown += 1
         continue
     chosen[used[0]] += 1
-    if any(u in winners for u in used):
-        right += 1
-    lost += best - scores[metric]
+    right += any(u in winners for u in used)
 n = len(per_query[router])
 oracle = sum(max(per_query[e][q][metric] for e in experts) for q in per_query[router]) / n
 print(f"{router} over {experts} on {report['dataset']} ({n} queries)")
 print(f"  experts chosen: {dict(chosen)}" + (f", unidentified: {unknown}" if unknown else ""))
-print(f"  queries where the chosen expert is a best one: {right} ({right / n:.1%}); "
-      f"queries where the experts tie: {ties} ({ties / n:.1%})")
+print(f"  queries where every expert scores the same: {ties} ({ties / n:.1%}); "
+      f"the chosen expert is a best one on {right} ({right / n:.1%})")
+print(f"  on the {decisive} queries where the choice matters, the router picks a best expert "
+      f"on {decisive_right} ({decisive_right / max(decisive, 1):.1%}); always choosing one "
+      "expert would: " + ", ".join(f"{e} {always[e]}" for e in experts))
 print(f"  {metric}: router {report_mean if (report_mean := next(e['scores']['mean'][metric] for e in report['evaluations'] if e['name'] == router)) else 0:.4f}, "
       f"per-query oracle {oracle:.4f}, lost to wrong routes {lost / n:.4f}")
 for e in experts:
