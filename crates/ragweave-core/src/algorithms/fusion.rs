@@ -93,9 +93,15 @@ impl Fusion {
     }
 }
 
+/// A hit being fused: its summed score and each list's part of it.
+struct Fused {
+    hit: Hit,
+    score: f64,
+    parts: Vec<(usize, f64)>,
+}
+
 fn score_fuse(lists: Vec<RankedList>, top_k: usize) -> Vec<Hit> {
-    // chunk id -> (hit, fused score, contributions by list)
-    let mut fused: Vec<(Hit, f64, Vec<(usize, f64)>)> = Vec::new();
+    let mut fused: Vec<Fused> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
     let names: Vec<String> = lists.iter().map(|l| l.name.clone()).collect();
     for (li, list) in lists.into_iter().enumerate() {
@@ -118,38 +124,48 @@ fn score_fuse(lists: Vec<RankedList>, top_k: usize) -> Vec<Hit> {
                 Some(&i) => {
                     let entry = &mut fused[i];
                     // A chunk repeated within one list counts once, at its best score.
-                    if let Some(c) = entry.2.iter_mut().find(|c| c.0 == li) {
+                    if let Some(c) = entry.parts.iter_mut().find(|c| c.0 == li) {
                         if part > c.1 {
-                            entry.1 += part - c.1;
+                            entry.score += part - c.1;
                             c.1 = part;
                         }
                     } else {
-                        entry.1 += part;
-                        entry.2.push((li, part));
+                        entry.score += part;
+                        entry.parts.push((li, part));
                     }
                 }
                 None => {
                     index.insert(hit.chunk.id.clone(), fused.len());
-                    fused.push((hit, part, vec![(li, part)]));
+                    fused.push(Fused {
+                        hit,
+                        score: part,
+                        parts: vec![(li, part)],
+                    });
                 }
             }
         }
     }
     // Stable: ties keep first-seen order.
-    fused.sort_by(|a, b| b.1.total_cmp(&a.1));
+    fused.sort_by(|a, b| b.score.total_cmp(&a.score));
     fused.truncate(top_k);
     fused
         .into_iter()
-        .map(|(mut hit, score, mut parts)| {
-            parts.sort_by(|a, b| b.1.total_cmp(&a.1));
-            hit.retriever = parts
-                .iter()
-                .map(|(l, _)| names[*l].as_str())
-                .collect::<Vec<_>>()
-                .join("+");
-            hit.score = score as f32;
-            hit
-        })
+        .map(
+            |Fused {
+                 mut hit,
+                 score,
+                 mut parts,
+             }| {
+                parts.sort_by(|a, b| b.1.total_cmp(&a.1));
+                hit.retriever = parts
+                    .iter()
+                    .map(|(l, _)| names[*l].as_str())
+                    .collect::<Vec<_>>()
+                    .join("+");
+                hit.score = score as f32;
+                hit
+            },
+        )
         .collect()
 }
 
