@@ -14,7 +14,7 @@ use crate::store::LoadedConfig;
 /// Arguments of `ragweave eval`.
 #[derive(Args)]
 pub struct EvalArgs {
-    /// BEIR dataset directory: corpus.jsonl, queries.jsonl, qrels/<split>.tsv.
+    /// BEIR dataset directory: corpus.jsonl, queries.jsonl, qrels/SPLIT.tsv.
     #[arg(long)]
     dataset: PathBuf,
     /// A pipeline config to evaluate; repeat to compare several (named by file stem).
