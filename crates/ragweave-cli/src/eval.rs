@@ -27,7 +27,7 @@ pub struct EvalArgs {
     /// out every query judged in --split.
     #[arg(long)]
     evidence: bool,
-    /// Metrics, e.g. ndcg@10 (repeatable) [default: ndcg@10 recall@100 mrr@10 map@10].
+    /// A metric, e.g. ndcg@10; repeatable. Default: ndcg@10, recall@100, mrr@10, map@10.
     #[arg(long = "metric")]
     metrics: Vec<String>,
     /// Documents retrieved per query [default: the largest cut-off].
