@@ -5,7 +5,8 @@ use plotters::prelude::*;
 use crate::error::{EvalError, EvalResult};
 use crate::report::Report;
 
-/// An SVG scatter of each pipeline's first metric against its median latency (log scale).
+/// An SVG scatter of each pipeline's first metric against its median latency (log scale);
+/// the legend sits top left, where points are rare (fast and good at once).
 pub fn quality_vs_latency(report: &Report) -> EvalResult<String> {
     let metric = report
         .metrics
@@ -29,7 +30,7 @@ pub fn quality_vs_latency(report: &Report) -> EvalResult<String> {
     let (y_lo, y_hi) = ((y_lo - pad).max(0.0), (y_hi + pad).min(1.0));
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (800, 520)).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, (900, 640)).into_drawing_area();
         let err = |e: &dyn std::fmt::Display| EvalError::Chart(e.to_string());
         root.fill(&WHITE).map_err(|e| err(&e))?;
         let caption = format!(
@@ -66,7 +67,7 @@ pub fn quality_vs_latency(report: &Report) -> EvalResult<String> {
         }
         chart
             .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
+            .position(SeriesLabelPosition::UpperLeft)
             .background_style(WHITE.mix(0.8))
             .border_style(BLACK)
             .draw()
