@@ -5,8 +5,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Args;
+use ragweave::ingest::loader::list_files;
 use ragweave::ingest::{Chunker, Ingestor, Loader};
-use ragweave::{ChunkStore, Result};
+use ragweave::{ChunkStore, Error, Result, bm25_tokens};
 
 use crate::store::{LoadedConfig, open_for_ingest};
 
@@ -36,6 +37,11 @@ pub struct IngestArgs {
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
+    /// Average chunk length in BM25 tokens for BM25's length normalisation, or `auto` to
+    /// estimate it from the documents being ingested (a whole-document estimate: exact when
+    /// documents fit in one chunk). Fixed when the store is created [default: 256].
+    #[arg(long, value_name = "TOKENS|auto")]
+    bm25_avg_len: Option<String>,
     /// After writing, skip building the engine's search indexes (HNSW, sparse), which makes
     /// large stores several times faster to search.
     #[arg(long)]
@@ -45,7 +51,21 @@ pub struct IngestArgs {
 pub async fn run(args: IngestArgs) -> Result<ExitCode> {
     let registry = ragweave::registry();
     let loaded = LoadedConfig::read(args.config.as_deref(), &registry)?;
-    let (store, embedder) = open_for_ingest(&loaded, &registry, args.store.as_deref()).await?;
+    let loader = Loader {
+        max_file_bytes: args.max_file_mb << 20,
+    };
+    let avg_len = match args.bm25_avg_len.as_deref() {
+        None => None,
+        Some("auto") => Some(average_bm25_tokens(&args.path, &loader)?),
+        Some(n) => Some(n.parse::<f32>().map_err(|_| {
+            Error::invalid(
+                "--bm25-avg-len",
+                format!("`{n}` is neither a number nor `auto`"),
+            )
+        })?),
+    };
+    let (store, embedder) =
+        open_for_ingest(&loaded, &registry, args.store.as_deref(), avg_len).await?;
     let max_tokens = embedder
         .as_ref()
         .and_then(|e| e.max_input_tokens())
@@ -56,9 +76,7 @@ pub async fn run(args: IngestArgs) -> Result<ExitCode> {
     };
     let mut ingestor = Ingestor::new(Arc::new(store.clone()))
         .chunker(chunker)
-        .loader(Loader {
-            max_file_bytes: args.max_file_mb << 20,
-        })
+        .loader(loader)
         .batch_size(args.batch)
         .progress(!args.quiet);
     if let Some(e) = embedder.clone() {
@@ -97,9 +115,10 @@ pub async fn run(args: IngestArgs) -> Result<ExitCode> {
     };
     let optimized = optimized.map_or(String::new(), |s| format!("; indexes built in {s:.2} s"));
     println!(
-        "store {} holds {} chunks ({mode}){optimized}",
+        "store {} holds {} chunks ({mode}; BM25 average length {} tokens){optimized}",
         store.path().display(),
-        store.count().await?
+        store.count().await?,
+        store.bm25_avg_len()
     );
     for e in &r.skipped {
         eprintln!("warning: {e}");
@@ -112,4 +131,24 @@ pub async fn run(args: IngestArgs) -> Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// Mean BM25 tokens per document under `path` (ragweave's tokenizer: words without
+/// stopwords, the count Qdrant's tokenizer also gives up to its stopword list).
+fn average_bm25_tokens(path: &std::path::Path, loader: &Loader) -> Result<f32> {
+    let bad = |e: ragweave::ingest::IngestError| Error::invalid("--bm25-avg-len", e.to_string());
+    let (mut tokens, mut docs) = (0usize, 0usize);
+    for file in list_files(path).map_err(bad)?.files {
+        for d in loader.load(&file).map_err(bad)? {
+            tokens += bm25_tokens(&d.document.text).count();
+            docs += 1;
+        }
+    }
+    if docs == 0 || tokens == 0 {
+        return Err(Error::invalid(
+            "--bm25-avg-len",
+            format!("`auto` found no words under {}", path.display()),
+        ));
+    }
+    Ok((tokens as f32 / docs as f32).round().max(1.0))
 }

@@ -102,6 +102,7 @@ pub async fn open_for_ingest(
     loaded: &LoadedConfig,
     registry: &Registry,
     store: Option<&Path>,
+    bm25_avg_len: Option<f32>,
 ) -> Result<(EdgeStore, Option<Arc<dyn Embedder>>)> {
     let (path, embedder) = match loaded.edge_expert()? {
         Some((_, expert)) => {
@@ -120,6 +121,12 @@ pub async fn open_for_ingest(
         model: e.model_id().to_string(),
         dimension: e.dimension(),
     });
-    let store = EdgeStore::open(&path, EdgeStoreOptions { dense })?;
+    let store = EdgeStore::open(
+        &path,
+        EdgeStoreOptions {
+            dense,
+            bm25_avg_len,
+        },
+    )?;
     Ok((store, embedder))
 }

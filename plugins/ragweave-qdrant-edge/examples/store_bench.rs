@@ -128,7 +128,14 @@ async fn hybrid(n: usize, dim: usize, corpus_path: &str, queries_path: &str) {
         model: "random".into(),
         dimension: dim,
     };
-    let store = EdgeStore::open(dir.path(), EdgeStoreOptions { dense: Some(spec) }).unwrap();
+    let store = EdgeStore::open(
+        dir.path(),
+        EdgeStoreOptions {
+            dense: Some(spec),
+            ..Default::default()
+        },
+    )
+    .unwrap();
     let started = Instant::now();
     let mut batch_ms = Vec::new();
     for start in (0..n).step_by(1000) {

@@ -85,7 +85,13 @@ impl ComponentConfig for EdgeRetrieverConfig {
                 ),
             });
         }
-        let store = EdgeStore::open(&path, EdgeStoreOptions { dense })?;
+        let store = EdgeStore::open(
+            &path,
+            EdgeStoreOptions {
+                dense,
+                ..Default::default()
+            },
+        )?;
         let mut retriever = store
             .retriever(mode)
             .fusion(self.fusion)

@@ -22,7 +22,9 @@ mod store;
 pub use config::EdgeRetrieverConfig;
 pub use filter::to_qdrant;
 pub use retriever::{EdgeRetriever, HybridFusion, SearchMode};
-pub use store::{DENSE_VECTOR, DenseSpec, EdgeStore, EdgeStoreOptions, SPARSE_VECTOR};
+pub use store::{
+    DEFAULT_BM25_AVG_LEN, DENSE_VECTOR, DenseSpec, EdgeStore, EdgeStoreOptions, SPARSE_VECTOR,
+};
 
 /// Adds the `qdrant_edge` retriever kind to `registry`.
 pub fn register(registry: &mut ragweave_core::config::Registry) {

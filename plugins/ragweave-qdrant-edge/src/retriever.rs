@@ -218,7 +218,11 @@ impl Retriever for EdgeRetriever {
             SearchMode::Dense => None,
             SearchMode::Sparse | SearchMode::Hybrid => {
                 let text = query.sparse_text();
-                let v = self.store.inner.bm25.embed_query(&text);
+                // Weighted like a document: a word the query repeats counts more, saturating
+                // as in Okapi BM25's query-term weighting. Qdrant's query embedding weighs
+                // every distinct word 1, which costs long queries dearly (ArguAna's
+                // arguments: nDCG@10 0.42 -> 0.46); a short query's ranking is unchanged.
+                let v = self.store.inner.bm25.embed_document(&text);
                 // A query of stopwords only has no BM25 terms; it matches nothing.
                 (!v.indices.is_empty()).then_some(v)
             }

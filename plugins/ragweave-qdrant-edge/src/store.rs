@@ -48,6 +48,19 @@ pub struct EdgeStoreOptions {
     /// is. A store that has no dense vector yet gains one; a store holding another model's
     /// vectors is refused, since mixing models would make dense search meaningless.
     pub dense: Option<DenseSpec>,
+    /// The average chunk length, in BM25 tokens, that BM25's length normalisation divides
+    /// by. Chunks are weighted with it as they are written, so it is fixed when the store is
+    /// created and recorded in its manifest; `None` takes the recorded value, or Qdrant's
+    /// default of 256 for a new store. A corpus far shorter than 256 tokens per chunk ranks
+    /// better with its real average (ArguAna: nDCG@10 0.35 at 256, 0.45 at 60).
+    pub bm25_avg_len: Option<f32>,
+}
+
+/// Qdrant's default expected chunk length for BM25.
+pub const DEFAULT_BM25_AVG_LEN: f32 = 256.0;
+
+fn default_avg_len() -> f32 {
+    DEFAULT_BM25_AVG_LEN
 }
 
 static OPEN: LazyLock<Mutex<HashMap<PathBuf, Weak<Inner>>>> = LazyLock::new(Default::default);
@@ -56,12 +69,16 @@ static OPEN: LazyLock<Mutex<HashMap<PathBuf, Weak<Inner>>>> = LazyLock::new(Defa
 struct Manifest {
     format: u32,
     dense: Option<DenseSpec>,
+    // Stores written before this field existed used Qdrant's default.
+    #[serde(default = "default_avg_len")]
+    bm25_avg_len: f32,
 }
 
 pub(crate) struct Inner {
     // Field order matters: the shard flushes on drop, before the lock is released.
     pub(crate) shard: EdgeShard,
     pub(crate) bm25: EdgeBm25,
+    pub(crate) bm25_avg_len: f32,
     pub(crate) dense: Option<DenseSpec>,
     pub(crate) path: PathBuf,
     _lock: File,
@@ -231,6 +248,7 @@ impl EdgeStore {
         // Handles in one process share the shard: two experts may search one store.
         let mut open = OPEN.lock().expect("open-store table");
         if let Some(inner) = open.get(&key).and_then(Weak::upgrade) {
+            check_avg_len(dir, inner.bm25_avg_len, options.bm25_avg_len)?;
             return match &options.dense {
                 Some(wanted) if inner.dense.as_ref() != Some(wanted) => Err(Error::config(
                     "store.dense",
@@ -269,9 +287,17 @@ impl EdgeStore {
                         ),
                     ));
                 }
+                let avg = options.bm25_avg_len.unwrap_or(DEFAULT_BM25_AVG_LEN);
+                if !(avg.is_finite() && avg > 0.0) {
+                    return Err(Error::config(
+                        "store.bm25_avg_len",
+                        format!("must be a positive number of tokens, not {avg}"),
+                    ));
+                }
                 let m = Manifest {
                     format: FORMAT,
                     dense: options.dense.clone(),
+                    bm25_avg_len: avg,
                 };
                 write_manifest(dir, &m)?;
                 m
@@ -287,6 +313,8 @@ impl EdgeStore {
         } else {
             new_shard(dir, manifest.dense.as_ref())?
         };
+        check_avg_len(dir, manifest.bm25_avg_len, options.bm25_avg_len)?;
+        let bm25_avg_len = manifest.bm25_avg_len;
         let dense = match (manifest.dense, options.dense) {
             (Some(stored), Some(wanted)) if stored != wanted => {
                 return Err(Error::config(
@@ -313,26 +341,33 @@ impl EdgeStore {
                     &Manifest {
                         format: FORMAT,
                         dense: Some(wanted.clone()),
+                        bm25_avg_len,
                     },
                 )?;
                 Some(wanted)
             }
             (stored, _) => stored,
         };
-        let bm25 = EdgeBm25::new(EdgeBm25Config {
-            language: Some("english".into()),
-            ..Default::default()
-        })
-        .map_err(|e| engine("BM25 model", e))?;
+        // Through serde: the config's number type is the engine's own float wrapper.
+        let config: EdgeBm25Config =
+            serde_json::from_value(json!({"language": "english", "avg_len": bm25_avg_len}))
+                .map_err(|e| engine("BM25 model", e))?;
+        let bm25 = EdgeBm25::new(config).map_err(|e| engine("BM25 model", e))?;
         Ok(Self {
             inner: Arc::new(Inner {
                 shard,
                 bm25,
+                bm25_avg_len,
                 dense,
                 path: dir.to_path_buf(),
                 _lock: lock,
             }),
         })
+    }
+
+    /// The average chunk length in BM25 tokens this store's BM25 weights assume.
+    pub fn bm25_avg_len(&self) -> f32 {
+        self.inner.bm25_avg_len
     }
 
     /// Whether `dir` holds a store (its manifest), without opening or locking it.
@@ -437,6 +472,21 @@ impl EdgeStore {
                 .collect()
         })
         .await
+    }
+}
+
+/// A store keeps the BM25 length it was written with; asking for another is a mistake.
+fn check_avg_len(dir: &Path, stored: f32, wanted: Option<f32>) -> Result<()> {
+    match wanted {
+        Some(w) if w != stored => Err(Error::config(
+            "store.bm25_avg_len",
+            format!(
+                "store `{}` weighs BM25 for chunks of {stored} tokens on average, not {w}; \
+                 ingest into a new store directory to change it",
+                dir.display()
+            ),
+        )),
+        _ => Ok(()),
     }
 }
 

@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use ragweave_core::{Chunk, ChunkStore, EmbeddedChunk, Error, Filter, HashingEmbedder, Query};
 use ragweave_core::{Embedder, Retriever};
-use ragweave_qdrant_edge::{DenseSpec, EdgeStore, EdgeStoreOptions, HybridFusion, SearchMode};
+use ragweave_qdrant_edge::{
+    DEFAULT_BM25_AVG_LEN, DenseSpec, EdgeStore, EdgeStoreOptions, HybridFusion, SearchMode,
+};
 use serde_json::json;
 
 const DIM: usize = 64;
@@ -22,6 +24,7 @@ fn dense_options() -> EdgeStoreOptions {
             model: e.model_id().to_string(),
             dimension: DIM,
         }),
+        ..Default::default()
     }
 }
 
@@ -256,6 +259,7 @@ async fn a_bm25_store_gains_a_dense_vector_but_never_switches_models() {
             model: "another-model".into(),
             dimension: 384,
         }),
+        ..Default::default()
     };
     let e = EdgeStore::open(dir.path(), other).unwrap_err();
     assert!(
@@ -432,4 +436,79 @@ async fn a_crash_between_adding_the_dense_vector_and_the_manifest_heals() {
         Some("c1"),
         "vectors kept"
     );
+}
+
+#[tokio::test]
+async fn the_bm25_average_length_is_fixed_at_creation_and_shapes_scores() {
+    let (short, long) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let scores = |store: EdgeStore| async move {
+        fill(&store, false).await;
+        let hits = store
+            .retriever(SearchMode::Sparse)
+            .retrieve(&Query::new("dense vectors").top_k(6))
+            .await
+            .unwrap();
+        hits.iter().map(|h| h.score).collect::<Vec<_>>()
+    };
+    let opts = |avg: Option<f32>| EdgeStoreOptions {
+        bm25_avg_len: avg,
+        ..Default::default()
+    };
+    let default = EdgeStore::open(long.path(), opts(None)).unwrap();
+    assert_eq!(default.bm25_avg_len(), DEFAULT_BM25_AVG_LEN);
+    let at_256 = scores(default).await;
+    let at_4 = scores(EdgeStore::open(short.path(), opts(Some(4.0))).unwrap()).await;
+    // These texts are a few tokens long: against an average of 256 they all look short.
+    assert_ne!(at_256, at_4);
+
+    // Reopening keeps the recorded length; asking for another is a config error.
+    let again = EdgeStore::open(short.path(), opts(None)).unwrap();
+    assert_eq!(again.bm25_avg_len(), 4.0);
+    drop(again);
+    let err = EdgeStore::open(short.path(), opts(Some(100.0))).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("chunks of 4 tokens on average, not 100"),
+        "{err}"
+    );
+    let bad = tempfile::tempdir().unwrap();
+    let err = EdgeStore::open(bad.path(), opts(Some(0.0))).unwrap_err();
+    assert!(err.to_string().contains("bm25_avg_len"), "{err}");
+}
+
+#[tokio::test]
+async fn a_word_the_query_repeats_counts_more() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = EdgeStore::open(dir.path(), EdgeStoreOptions::default()).unwrap();
+    let chunk = |id: &str, text: &str| EmbeddedChunk {
+        chunk: Chunk::new(id, id, text),
+        vector: None,
+    };
+    store
+        .upsert(vec![
+            chunk("whales", "whales sing in the deep ocean"),
+            chunk("lakes", "lakes freeze in a cold winter"),
+        ])
+        .await
+        .unwrap();
+    // How much the whales text beats the lakes text on a query.
+    let lead = |q: &'static str| {
+        let store = store.clone();
+        async move {
+            let hits = store
+                .retriever(SearchMode::Sparse)
+                .retrieve(&Query::new(q).top_k(2))
+                .await
+                .unwrap();
+            let score = |id: &str| hits.iter().find(|h| h.chunk.id == id).unwrap().score;
+            score("whales") / score("lakes")
+        }
+    };
+    let once = lead("whales winter").await;
+    let whales_thrice = lead("whales whales whales winter").await;
+    let winter_thrice = lead("winter winter winter whales").await;
+    // Saturating, as document term frequencies do (a weight of 1 each would give 1.0).
+    assert!((once - 1.0).abs() < 1e-5, "{once}");
+    assert!(whales_thrice > once * 1.1, "{once} -> {whales_thrice}");
+    assert!(winter_thrice < once / 1.1, "{once} -> {winter_thrice}");
 }
