@@ -2,7 +2,7 @@
 # Reproduces docs/results.md: builds the stores (all-MiniLM-L6-v2 + BM25 in Qdrant Edge),
 # fits the routers' pilots on SciFact's training claims, and evaluates every config.
 #
-# Usage: bash experiments/run.sh [setup|scifact|scifact-train|arguana|msmarco|union|all]
+# Usage: bash experiments/run.sh [setup|pilots|scifact|scifact-train|arguana|msmarco|union|all]
 #   setup         model, stores (about 15 min for SciFact, 15 for ArguAna, 4 for the TREC DL
 #                 subset, 35 for the union on 2 cores) and pilots; skips what exists
 #   scifact ...   one dataset's table into docs/results/<dataset>/ (needs setup)
@@ -33,9 +33,18 @@ setup() {
   ln -sfn "$model_dir" .ragweave/models/all-MiniLM-L6-v2
   for ds in scifact arguana msmarco-trecdl19-subset5k; do
     ingest "$data/$ds" "experiments/$ds/dense.toml"
+    # BM25 over whole documents with the corpus's own average length: seconds, no model.
+    if [ ! -f "$stores/$ds-bm25/ragweave-store.json" ]; then
+      rw ingest "$data/$ds/corpus.jsonl" --store "$stores/$ds-bm25" --max-tokens 8192 \
+        --overlap 0 --bm25-avg-len auto --quiet
+    fi
   done
   python3 experiments/union/make_union.py "$data" "$stores/datasets/union"
   ingest "$stores/datasets/union" experiments/union/union-dense.toml
+  fit
+}
+
+fit() {
   # Pilots: SciFact's training claims with evidence (505; the 300 test claims are excluded).
   local train=(--dataset "$data/scifact" --evidence --split test)
   rw fit-pilots --config experiments/scifact/router-c1-top1.toml "${train[@]}"
@@ -58,22 +67,38 @@ table() { # dataset extra-args...
   local ds=$1
   shift
   # shellcheck disable=SC2046
-  rw eval --dataset "$data/$ds" $(configs "$ds" bm25 dense rrf hybrid $fusion_configs \
-    $router_configs $mix_configs) --oracle bm25,dense --quiet "$@"
+  rw eval --dataset "$data/$ds" $(configs "$ds" bm25 bm25-chunks dense rrf hybrid \
+    $fusion_configs $router_configs $mix_configs) --oracle bm25,dense --quiet "$@"
+}
+
+# Reports (JSON with per-query scores, TREC runs) stay under .ragweave; the markdown table and
+# the chart go to docs/results/<name>/.
+publish() { # name
+  mkdir -p "docs/results/$1"
+  cp "$stores/reports/$1/report.md" "$stores/reports/$1/report.svg" "docs/results/$1/"
 }
 
 case "${1:-all}" in
   setup) setup ;;
-  scifact) table scifact --out docs/results/scifact ;;
-  scifact-train) table scifact --evidence --split test --out "$stores/reports/scifact-train" ;;
-  arguana) table arguana --drop-self-hits --out docs/results/arguana ;;
-  msmarco) table msmarco-trecdl19-subset5k --out docs/results/msmarco-trecdl19-subset5k ;;
+  scifact) table scifact --out "$stores/reports/scifact" && publish scifact ;;
+  scifact-train)
+    table scifact --evidence --split test --out "$stores/reports/scifact-train"
+    publish scifact-train
+    ;;
+  arguana) table arguana --drop-self-hits --out "$stores/reports/arguana" && publish arguana ;;
+  msmarco)
+    table msmarco-trecdl19-subset5k --out "$stores/reports/msmarco-trecdl19-subset5k"
+    publish msmarco-trecdl19-subset5k
+    ;;
   union)
     rw eval --dataset "$stores/datasets/union" --drop-self-hits --quiet \
       --config experiments/union/union-hybrid.toml --config experiments/union/routed-hybrid.toml \
       --config experiments/union/union-dense.toml --config experiments/union/routed-dense.toml \
-      --out docs/results/union
+      --out "$stores/reports/union"
+    publish union
+    python3 experiments/union/domain_accuracy.py "$data" "$stores/reports/union/routed-hybrid.run"
     ;;
+  pilots) fit ;;
   all)
     setup
     for t in scifact-train scifact arguana msmarco union; do bash "$0" "$t"; done
