@@ -90,6 +90,12 @@ pub async fn run(args: EvalArgs) -> Result<ExitCode> {
         let evaluation =
             evaluate_pipeline(&name, &pipeline, &dataset, &options, &|| bar.inc(1)).await?;
         bar.finish_and_clear();
+        if let Some(first) = &evaluation.first_expert_failure {
+            eprintln!(
+                "warning: {name}: {} expert runs failed and were skipped; first: {first}",
+                evaluation.expert_failures
+            );
+        }
         let line: Vec<String> = evaluation
             .scores
             .mean

@@ -22,7 +22,7 @@ mod stop;
 pub mod traits;
 mod types;
 
-pub use algorithms::fusion::{Fusion, FusionMethod};
+pub use algorithms::fusion::{FuseBy, Fusion, FusionMethod};
 pub use algorithms::metrics::ndcg_at_k;
 pub use algorithms::pilot_fit::{FitOptions, FitReport, LabelledQuery, TieRule, fit_pilots};
 pub use algorithms::pilot_router::{PilotRouter, PilotScoring, Pilots};

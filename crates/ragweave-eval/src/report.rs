@@ -153,6 +153,15 @@ impl Report {
                 .collect();
             let _ = writeln!(out, "- {}: {}", e.name, stages.join(", "));
         }
+        for e in self.evaluations.iter().filter(|e| e.expert_failures > 0) {
+            let _ = writeln!(
+                out,
+                "\nwarning: {}: {} expert runs failed and were skipped; first: {}",
+                e.name,
+                e.expert_failures,
+                e.first_expert_failure.as_deref().unwrap_or("")
+            );
+        }
         for w in &self.warnings {
             let _ = writeln!(out, "\nwarning: {w}");
         }

@@ -63,6 +63,12 @@ pub struct Evaluation {
     pub wall_seconds: f64,
     /// Self-hits dropped (with `drop_self_hits`).
     pub self_hits_dropped: usize,
+    /// Expert runs that failed and were skipped (the pipeline's `expert_failure = "skip"`):
+    /// a score measured without them is not the pipeline's.
+    pub expert_failures: usize,
+    /// The first such failure, as the trace noted it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_expert_failure: Option<String>,
     /// What was retrieved.
     #[serde(skip)]
     pub run: Run,
@@ -78,6 +84,7 @@ impl Evaluation {
 struct QueryResult {
     ranked: Vec<String>,
     stages: Vec<(String, Duration)>,
+    failures: Vec<String>,
     total: Duration,
     dropped: usize,
 }
@@ -135,6 +142,12 @@ pub async fn evaluate_pipeline(
                 }
             }
             ranked.truncate(depth);
+            let failures = trace
+                .stages
+                .iter()
+                .flat_map(|s| s.notes.iter().filter(|n| n.starts_with("failed:")))
+                .map(|n| format!("query {}: {n}", q.id))
+                .collect();
             let stages = trace
                 .stages
                 .into_iter()
@@ -146,6 +159,7 @@ pub async fn evaluate_pipeline(
                 QueryResult {
                     ranked,
                     stages,
+                    failures,
                     total,
                     dropped,
                 },
@@ -159,6 +173,9 @@ pub async fn evaluate_pipeline(
     let mut totals = Vec::with_capacity(results.len());
     let mut stages: BTreeMap<String, Vec<Duration>> = BTreeMap::new();
     let mut dropped = 0;
+    let mut failures = results.iter().flat_map(|(_, r)| r.failures.iter());
+    let first_expert_failure = failures.next().cloned();
+    let expert_failures = first_expert_failure.iter().count() + failures.count();
     for (id, r) in &results {
         run.insert_ranking(id, r.ranked.iter().map(String::as_str));
         totals.push(r.total);
@@ -175,6 +192,8 @@ pub async fn evaluate_pipeline(
         concurrency: options.concurrency,
         wall_seconds: wall.as_secs_f64(),
         self_hits_dropped: dropped,
+        expert_failures,
+        first_expert_failure,
         run,
     })
 }

@@ -22,6 +22,19 @@ pub enum FusionMethod {
     Score,
 }
 
+/// What counts as the same result in two lists.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FuseBy {
+    /// The chunk id: experts over one store agree on chunks.
+    #[default]
+    Chunk,
+    /// The document id: each list keeps a document's best chunk, and lists agree on
+    /// documents. Needed when experts chunk differently (a BM25 index of whole documents
+    /// beside a vector index of passages), whose chunk ids never match.
+    Document,
+}
+
 /// The `[fusion]` section: method, RRF's k, and a weight per expert.
 ///
 /// A router's weight for an expert multiplies the expert's weight here.
@@ -34,6 +47,8 @@ pub struct Fusion {
     pub k: f32,
     /// Weight per expert name; experts not listed weigh 1.
     pub weights: BTreeMap<String, f32>,
+    /// `chunk` (default) or `document`: what two lists must share to be one result.
+    pub by: FuseBy,
 }
 
 impl Default for Fusion {
@@ -42,6 +57,7 @@ impl Default for Fusion {
             method: FusionMethod::Rrf,
             k: Rrf::default().k,
             weights: BTreeMap::new(),
+            by: FuseBy::Chunk,
         }
     }
 }
@@ -84,7 +100,10 @@ impl Fusion {
     }
 
     /// Fuses `lists` (their weights already set) into at most `top_k` hits, best first.
-    pub fn fuse(&self, lists: Vec<RankedList>, top_k: usize) -> Vec<Hit> {
+    pub fn fuse(&self, mut lists: Vec<RankedList>, top_k: usize) -> Vec<Hit> {
+        if self.by == FuseBy::Document {
+            by_document(&mut lists);
+        }
         match self.method {
             FusionMethod::Rrf => Rrf { k: self.k }.fuse(lists, top_k),
             FusionMethod::Score if lists.len() == 1 => Rrf { k: self.k }.fuse(lists, top_k),
@@ -98,6 +117,26 @@ struct Fused {
     hit: Hit,
     score: f64,
     parts: Vec<(usize, f64)>,
+}
+
+/// Keeps each document's best chunk per list and gives every list's hit for a document the
+/// chunk id of the first one seen, so fusion keyed on chunk ids merges documents. The hit
+/// that survives fusion is that first one, unchanged.
+fn by_document(lists: &mut [RankedList]) {
+    let mut first: HashMap<String, String> = HashMap::new();
+    for list in lists.iter_mut() {
+        let mut seen = std::collections::HashSet::new();
+        list.hits
+            .retain(|h| seen.insert(h.chunk.document_id.clone()));
+        for hit in &mut list.hits {
+            match first.get(&hit.chunk.document_id) {
+                Some(id) => hit.chunk.id = id.clone(),
+                None => {
+                    first.insert(hit.chunk.document_id.clone(), hit.chunk.id.clone());
+                }
+            }
+        }
+    }
 }
 
 fn score_fuse(lists: Vec<RankedList>, top_k: usize) -> Vec<Hit> {
@@ -211,6 +250,46 @@ mod tests {
         let hits = fusion.fuse(weighted, 2);
         assert_eq!(hits[0].chunk.id, "x");
         assert!((hits[1].score - 0.7).abs() < 1e-6);
+    }
+
+    #[test]
+    fn fusing_by_document_merges_lists_that_chunk_differently() {
+        let hit = |chunk: &str, doc: &str, score: f32, list: &str| {
+            Hit::new(Chunk::new(chunk, doc, chunk), score, list)
+        };
+        // BM25 over whole documents; dense over passages (two of document a).
+        let lists = || {
+            vec![
+                RankedList {
+                    name: "bm25".into(),
+                    weight: 1.0,
+                    hits: vec![hit("a", "a", 9.0, "bm25"), hit("b", "b", 5.0, "bm25")],
+                },
+                RankedList {
+                    name: "dense".into(),
+                    weight: 1.0,
+                    hits: vec![
+                        hit("b#0", "b", 0.9, "dense"),
+                        hit("a#1", "a", 0.8, "dense"),
+                        hit("a#0", "a", 0.7, "dense"),
+                    ],
+                },
+            ]
+        };
+        let by_chunk = Fusion::default().fuse(lists(), 10);
+        assert_eq!(by_chunk.len(), 5, "no chunk id is shared");
+        let fused = Fusion {
+            by: FuseBy::Document,
+            ..Fusion::default()
+        }
+        .fuse(lists(), 10);
+        let docs: Vec<&str> = fused.iter().map(|h| h.chunk.document_id.as_str()).collect();
+        assert_eq!(docs, ["a", "b"]);
+        // Each document is found by both lists, and keeps the first list's chunk.
+        assert_eq!(fused[0].retriever, "bm25+dense");
+        assert_eq!(fused[0].chunk.id, "a");
+        let expect = 1.0 / 61.0 + 1.0 / 62.0;
+        assert!((f64::from(fused[0].score) - expect).abs() < 1e-7);
     }
 
     #[test]
