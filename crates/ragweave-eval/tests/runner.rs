@@ -138,38 +138,26 @@ async fn bad_options_are_typed_errors() {
         .expert("empty", Arc::new(Bm25Index::default()))
         .build()
         .unwrap();
-    let none = EvalOptions {
-        metrics: Vec::new(),
-        ..EvalOptions::default()
-    };
-    let err = evaluate_pipeline("p", &pipeline, &scifact, &none, &|| {})
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            EvalError::Option {
-                option: "metrics",
-                ..
-            }
+    let bad = [
+        (
+            EvalOptions {
+                metrics: Vec::new(),
+                ..EvalOptions::default()
+            },
+            "metrics",
         ),
-        "{err}"
-    );
-    let zero = EvalOptions {
-        concurrency: 0,
-        ..EvalOptions::default()
-    };
-    let err = evaluate_pipeline("p", &pipeline, &scifact, &zero, &|| {})
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            EvalError::Option {
-                option: "concurrency",
-                ..
-            }
+        (
+            EvalOptions {
+                concurrency: 0,
+                ..EvalOptions::default()
+            },
+            "concurrency",
         ),
-        "{err}"
-    );
+    ];
+    for (options, field) in bad {
+        match evaluate_pipeline("p", &pipeline, &scifact, &options, &|| {}).await {
+            Err(EvalError::Option { option, .. }) => assert_eq!(option, field),
+            other => panic!("{field}: expected an option error, got {:?}", other.err()),
+        }
+    }
 }
