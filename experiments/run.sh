@@ -3,8 +3,8 @@
 # fits the routers' pilots on SciFact's training claims, and evaluates every config.
 #
 # Usage: bash experiments/run.sh [setup|pilots|scifact|scifact-train|arguana|msmarco|union|all]
-#   setup         model, stores (about 15 min for SciFact, 15 for ArguAna, 4 for the TREC DL
-#                 subset, 35 for the union on 2 cores) and pilots; skips what exists
+#   setup         model, stores (about 15 min for SciFact, 20 for ArguAna, 4 for the TREC DL
+#                 subset, 42 for the union on 2 cores) and pilots; skips what exists
 #   scifact ...   one dataset's table into docs/results/<dataset>/ (needs setup)
 # Datasets come from $RAGWEAVE_DATASETS (default ../shared/datasets).
 set -euo pipefail
@@ -91,9 +91,8 @@ case "${1:-all}" in
     publish msmarco-trecdl19-subset5k
     ;;
   union)
-    rw eval --dataset "$stores/datasets/union" --drop-self-hits --quiet \
+    rw eval --dataset "$stores/datasets/union" --drop-self-hits --quiet --concurrency 2 \
       --config experiments/union/union-hybrid.toml --config experiments/union/routed-hybrid.toml \
-      --config experiments/union/union-dense.toml --config experiments/union/routed-dense.toml \
       --out "$stores/reports/union"
     publish union
     python3 experiments/union/domain_accuracy.py "$data" "$stores/reports/union/routed-hybrid.run"
