@@ -20,6 +20,7 @@ pub mod embedder;
 pub mod fixtures;
 pub mod generator;
 pub mod gguf;
+pub mod hf;
 pub mod memory;
 pub mod models;
 pub mod reranker;

@@ -3,10 +3,11 @@
 use std::io;
 use std::path::Path;
 
-use super::{CHATML_TEMPLATE, GgufWriter, TensorData, TensorType, Value, byte_vocab};
+use super::vocabulary::Vocabulary;
+use super::{CHATML_TEMPLATE, GgufWriter, TensorData, TensorType, Value};
 
 /// The shape of a decoder to write. Weights are uniform random from `seed`; the tokenizer
-/// is SentencePiece-style ("llama") over [`byte_vocab`], so any text tokenizes to bytes.
+/// has one token per byte (see [`Vocabulary`]), so any text tokenizes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DecoderSpec {
     /// `llama` or `qwen2` (qwen2 adds biases to the query, key and value projections).
@@ -33,6 +34,8 @@ pub struct DecoderSpec {
     pub tensor_type: TensorType,
     /// `tokenizer.chat_template`, if any.
     pub chat_template: Option<String>,
+    /// How the tokenizer is written.
+    pub vocabulary: Vocabulary,
     /// Weight seed.
     pub seed: u64,
 }
@@ -53,7 +56,17 @@ impl DecoderSpec {
             separate_output: true,
             tensor_type: TensorType::F32,
             chat_template: Some(CHATML_TEMPLATE.to_string()),
+            vocabulary: Vocabulary::SentencePieceBytes,
             seed: 42,
+        }
+    }
+
+    /// [`DecoderSpec::tiny`] with a GPT-2 byte-level vocabulary, which decodes to text in
+    /// mistral.rs as well as llama.cpp.
+    pub fn tiny_byte_bpe() -> Self {
+        Self {
+            vocabulary: Vocabulary::Gpt2Bytes,
+            ..Self::tiny()
         }
     }
 
@@ -74,6 +87,7 @@ impl DecoderSpec {
             separate_output: false,
             tensor_type,
             chat_template: Some(CHATML_TEMPLATE.to_string()),
+            vocabulary: Vocabulary::SentencePieceBytes,
             seed: 7,
         }
     }
@@ -113,26 +127,13 @@ impl DecoderSpec {
             .kv(
                 &format!("{arch}.rope.freq_base"),
                 Value::F32(self.rope_freq_base),
+            )
+            // Real converters write it; mistral.rs requires it of llama models.
+            .kv(
+                &format!("{arch}.rope.dimension_count"),
+                (n_embd / self.head_count) as u32,
             );
-        let vocab = byte_vocab(self.vocab_size - 259);
-        w.kv("tokenizer.ggml.model", "llama")
-            .kv(
-                "tokenizer.ggml.tokens",
-                Value::StrArray(vocab.iter().map(|(t, _)| t.clone()).collect()),
-            )
-            .kv(
-                "tokenizer.ggml.scores",
-                Value::F32Array(vec![0.0; vocab.len()]),
-            )
-            .kv(
-                "tokenizer.ggml.token_type",
-                Value::I32Array(vocab.iter().map(|(_, k)| *k as i32).collect()),
-            )
-            .kv("tokenizer.ggml.unknown_token_id", 0u32)
-            .kv("tokenizer.ggml.bos_token_id", 1u32)
-            .kv("tokenizer.ggml.eos_token_id", 2u32)
-            .kv("tokenizer.ggml.add_bos_token", Value::Bool(true))
-            .kv("tokenizer.ggml.add_eos_token", Value::Bool(false));
+        self.vocabulary.write(&mut w, self.vocab_size);
         if let Some(t) = &self.chat_template {
             w.kv("tokenizer.chat_template", t.as_str());
         }

@@ -15,12 +15,14 @@ mod convert;
 mod decoder;
 mod encoder;
 mod numbers;
+mod vocabulary;
 mod writer;
 
 pub use convert::convert_bert;
 pub use decoder::DecoderSpec;
 pub use encoder::{EncoderSpec, Pooling};
 pub use numbers::Rng;
+pub use vocabulary::Vocabulary;
 pub use writer::{GgufWriter, TensorData, TensorType, Value};
 
 /// The byte-level vocabulary of the test decoders: `<unk>`, `<s>`, `</s>`, then one token per
