@@ -70,6 +70,19 @@ pub(crate) async fn build_text(
     template: &Template,
     tokenizer: Option<&Path>,
 ) -> Result<Model, MistralRsError> {
+    // mistral.rs reads templates from files (and panics on text): a literal is written to a
+    // file that lives until the model is built.
+    let literal_file = match template {
+        Template::Literal(text) => Some(write_template(text)?),
+        _ => None,
+    };
+    let template = match (template, &literal_file) {
+        (_, Some(file)) => FileTemplate::Jinja(file.path()),
+        (Template::JinjaFile(p), None) => FileTemplate::Jinja(p),
+        (Template::JsonFile(p), None) => FileTemplate::Json(p),
+        (Template::Model | Template::Literal(_), None) => FileTemplate::Model,
+    };
+    let template = &template;
     let built = match source {
         Source::GgufFile { path, .. } => {
             let dir = path.parent().filter(|p| !p.as_os_str().is_empty());
@@ -94,11 +107,28 @@ pub(crate) async fn build_text(
     built.map_err(|e| load_error(source, &e))
 }
 
+/// A chat template as mistral.rs takes it.
+enum FileTemplate<'a> {
+    Model,
+    Jinja(&'a Path),
+    Json(&'a Path),
+}
+
+fn write_template(text: &str) -> Result<tempfile::NamedTempFile, MistralRsError> {
+    let mut file = tempfile::Builder::new()
+        .suffix(".jinja")
+        .tempfile()
+        .map_err(|e| MistralRsError::Engine(format!("cannot write the chat template: {e}")))?;
+    std::io::Write::write_all(&mut file, text.as_bytes())
+        .map_err(|e| MistralRsError::Engine(format!("cannot write the chat template: {e}")))?;
+    Ok(file)
+}
+
 fn gguf(
     id: &str,
     file: &str,
     s: &BuildSettings<'_>,
-    template: &Template,
+    template: &FileTemplate<'_>,
     tokenizer: Option<&Path>,
 ) -> GgufModelBuilder {
     let mut b = GgufModelBuilder::new(id, vec![file]).with_max_num_seqs(s.max_sequences);
@@ -112,17 +142,16 @@ fn gguf(
         b = b.with_tokenizer_json(t.display().to_string());
     }
     match template {
-        Template::Model => b,
-        Template::Literal(t) => b.with_chat_template(t),
-        Template::JsonFile(p) => b.with_chat_template(p.display()),
-        Template::JinjaFile(p) => b.with_jinja_explicit(p.display().to_string()),
+        FileTemplate::Model => b,
+        FileTemplate::Json(p) => b.with_chat_template(p.display()),
+        FileTemplate::Jinja(p) => b.with_jinja_explicit(p.display().to_string()),
     }
 }
 
 fn text(
     id: &str,
     s: &BuildSettings<'_>,
-    template: &Template,
+    template: &FileTemplate<'_>,
     tokenizer: Option<&Path>,
 ) -> TextModelBuilder {
     let mut b = TextModelBuilder::new(id)
@@ -141,10 +170,9 @@ fn text(
         b = b.with_tokenizer_json(t.display().to_string());
     }
     match template {
-        Template::Model => b,
-        Template::Literal(t) => b.with_chat_template(t),
-        Template::JsonFile(p) => b.with_chat_template(p.display()),
-        Template::JinjaFile(p) => b.with_jinja_explicit(p.display().to_string()),
+        FileTemplate::Model => b,
+        FileTemplate::Json(p) => b.with_chat_template(p.display()),
+        FileTemplate::Jinja(p) => b.with_jinja_explicit(p.display().to_string()),
     }
 }
 

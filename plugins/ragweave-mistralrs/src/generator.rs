@@ -6,7 +6,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use futures::StreamExt;
 use mistralrs::{
-    Constraint, CustomLogitsProcessor, Model, NormalRequest, Request, RequestMessage,
+    Constraint, CustomLogitsProcessor, Model, NormalRequest, Request, RequestMessage, StopTokens,
     TextMessageRole, TextMessages,
 };
 use ragweave_core::{
@@ -78,6 +78,7 @@ pub struct MistralRsGenerator {
     name: String,
     architecture: String,
     template: TemplateSource,
+    end_tokens: Vec<u32>,
 }
 
 impl MistralRsGenerator {
@@ -129,6 +130,7 @@ impl MistralRsGenerator {
             name: source.name(),
             architecture,
             template: template_source,
+            end_tokens: source.end_tokens(),
         })
     }
 
@@ -180,7 +182,7 @@ impl MistralRsGenerator {
                 enable_thinking: None,
                 reasoning_effort: None,
             },
-            sampling_params: sampling(&request.params),
+            sampling_params: sampling(&request.params, &self.end_tokens),
             response: tx,
             return_logprobs: false,
             is_streaming: true,
@@ -213,7 +215,7 @@ impl MistralRsGenerator {
 
 /// ragweave's sampling in mistral.rs's terms. Stop sequences are matched by the plugin (so
 /// streamed and completed text agree); `seed` has no per-request equivalent and is ignored.
-fn sampling(p: &SamplingParams) -> mistralrs::SamplingParams {
+fn sampling(p: &SamplingParams, end_tokens: &[u32]) -> mistralrs::SamplingParams {
     let greedy = p.temperature == 0.0;
     mistralrs::SamplingParams {
         temperature: (!greedy).then_some(f64::from(p.temperature)),
@@ -226,6 +228,7 @@ fn sampling(p: &SamplingParams) -> mistralrs::SamplingParams {
         min_p: p.min_p.map(f64::from),
         repetition_penalty: p.repeat_penalty,
         max_len: Some(p.max_tokens),
+        stop_toks: (!end_tokens.is_empty()).then(|| StopTokens::Ids(end_tokens.to_vec())),
         ..mistralrs::SamplingParams::neutral()
     }
 }

@@ -17,6 +17,7 @@
 
 mod config;
 mod embedder;
+mod end_tokens;
 mod engine;
 mod error;
 mod generator;

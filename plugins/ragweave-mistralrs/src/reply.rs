@@ -145,7 +145,8 @@ impl Reply {
     }
 
     /// The engine is alive but closed the stream: the last token left a character
-    /// incomplete (see [`TokenCounter`]); its bytes are lost, the rest is passed on.
+    /// incomplete (see [`TokenCounter`]); mistral.rs drops those bytes, as it does when the
+    /// final chunk comes.
     fn ended_without_final_chunk(&mut self) -> Step {
         let tokens = self.sampled.get();
         let reason = if tokens >= self.max_tokens {

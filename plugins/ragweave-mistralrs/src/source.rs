@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use candle_core::quantized::gguf_file;
 
+use crate::end_tokens;
 use crate::error::MistralRsError;
 
 /// `general.architecture` values mistral.rs 0.8 runs from GGUF as text models.
@@ -30,6 +31,7 @@ pub(crate) enum Source {
         path: PathBuf,
         architecture: String,
         chat_template: bool,
+        end_tokens: Vec<u32>,
     },
     /// A local directory in Hugging Face layout (`config.json`, safetensors, tokenizer).
     HfDir { dir: PathBuf, architecture: String },
@@ -47,6 +49,17 @@ impl Source {
             Source::HfDir { dir, .. } => dir.display().to_string(),
             Source::HubGguf { repo, file } => format!("{repo}/{file}"),
             Source::HubRepo { repo } => repo.clone(),
+        }
+    }
+
+    /// Tokens besides EOS that end a reply (see [`end_tokens`]); unknown for hub models.
+    pub fn end_tokens(&self) -> Vec<u32> {
+        match self {
+            Source::GgufFile { end_tokens, .. } => end_tokens.clone(),
+            Source::HfDir { dir, .. } => {
+                end_tokens::from_tokenizer_json(&dir.join("tokenizer.json"))
+            }
+            Source::HubGguf { .. } | Source::HubRepo { .. } => Vec::new(),
         }
     }
 
@@ -87,6 +100,7 @@ fn gguf_file_source(path: &Path) -> Result<Source, MistralRsError> {
         path: path.to_path_buf(),
         architecture: meta.architecture,
         chat_template: meta.chat_template,
+        end_tokens: meta.end_tokens,
     })
 }
 
@@ -123,6 +137,7 @@ fn dir_source(dir: &Path) -> Result<Source, MistralRsError> {
 pub(crate) struct GgufMeta {
     pub architecture: String,
     pub chat_template: bool,
+    pub end_tokens: Vec<u32>,
 }
 
 /// Checks the magic bytes, parses the header and checks the architecture.
@@ -163,9 +178,27 @@ pub(crate) fn read_gguf(path: &Path) -> Result<GgufMeta, MistralRsError> {
         });
     }
     let chat_template = content.metadata.contains_key("tokenizer.chat_template");
+    let strings = |key: &str| -> Vec<String> {
+        let values = content.metadata.get(key).and_then(|v| v.to_vec().ok());
+        values
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.to_string().ok().cloned())
+            .collect()
+    };
+    let types: Vec<i32> = content
+        .metadata
+        .get("tokenizer.ggml.token_type")
+        .and_then(|v| v.to_vec().ok())
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.to_i32().ok())
+        .collect();
+    let end_tokens = end_tokens::from_gguf(&strings("tokenizer.ggml.tokens"), &types);
     Ok(GgufMeta {
         architecture,
         chat_template,
+        end_tokens,
     })
 }
 

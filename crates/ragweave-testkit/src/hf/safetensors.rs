@@ -54,7 +54,7 @@ pub(crate) fn write(path: &Path, tensors: &[F32Tensor]) -> io::Result<()> {
     }
     let mut header = serde_json::Value::Object(table).to_string().into_bytes();
     // The data must start 8-byte aligned.
-    while header.len() % 8 != 0 {
+    while !header.len().is_multiple_of(8) {
         header.push(b' ');
     }
     let mut out = io::BufWriter::new(std::fs::File::create(path)?);
