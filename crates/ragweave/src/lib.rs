@@ -32,6 +32,9 @@ pub use ragweave_ingest as ingest;
 /// GGUF generators, embedders and rerankers on llama.cpp (feature `llama-cpp`).
 #[cfg(feature = "llama-cpp")]
 pub use ragweave_llama_cpp as llama_cpp;
+/// Generators and embedders on mistral.rs (feature `mistralrs`).
+#[cfg(feature = "mistralrs")]
+pub use ragweave_mistralrs as mistralrs;
 /// The embedded default store on Qdrant Edge (feature `qdrant-edge`).
 #[cfg(feature = "qdrant-edge")]
 pub use ragweave_qdrant_edge as qdrant_edge;
@@ -46,6 +49,8 @@ pub fn registry() -> config::Registry {
     ragweave_candle::register(&mut registry);
     #[cfg(feature = "llama-cpp")]
     ragweave_llama_cpp::register(&mut registry);
+    #[cfg(feature = "mistralrs")]
+    ragweave_mistralrs::register(&mut registry);
     registry
 }
 

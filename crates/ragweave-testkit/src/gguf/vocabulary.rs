@@ -12,7 +12,8 @@ pub enum Vocabulary {
     SentencePieceBytes,
     /// GPT-2 byte-level BPE (`gpt2`) without merges: 256 normal tokens, one per byte
     /// (GPT-2's printable stand-in characters), then `<|endoftext|>` (BOS), `<|im_start|>` and
-    /// `<|im_end|>` (EOS) as control tokens, no BOS added. Decodes in llama.cpp and mistral.rs.
+    /// `<|im_end|>` (EOS) as control tokens, no BOS added, then normal filler tokens no text
+    /// produces. Decodes in llama.cpp and mistral.rs.
     Gpt2Bytes,
 }
 
@@ -38,9 +39,13 @@ impl Vocabulary {
                 for special in ["<|endoftext|>", "<|im_start|>", "<|im_end|>"] {
                     vocab.push((special.to_string(), TokenKind::Control));
                 }
-                let filler =
-                    (0..size - vocab.len()).map(|i| (format!("<unused{i}>"), TokenKind::Unused));
-                vocab.extend(filler.collect::<Vec<_>>());
+                // Filler is typed normal, as the merged tokens of a real BPE vocabulary are:
+                // mistral.rs adds every other token as a special one, one at a time, which
+                // takes hours for a real model's 150k.
+                let filler = (0..size - vocab.len())
+                    .map(|i| (format!("<unused{i}>"), TokenKind::Normal))
+                    .collect::<Vec<_>>();
+                vocab.extend(filler);
                 tokens(w, &vocab);
                 w.kv("tokenizer.ggml.model", "gpt2")
                     .kv("tokenizer.ggml.pre", "default")
