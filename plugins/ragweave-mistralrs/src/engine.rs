@@ -124,6 +124,28 @@ fn write_template(text: &str) -> Result<tempfile::NamedTempFile, MistralRsError>
     Ok(file)
 }
 
+/// The options GGUF and Hugging Face text builders share (they are distinct types with the
+/// same methods).
+macro_rules! common_options {
+    ($builder:expr, $s:expr, $template:expr, $tokenizer:expr) => {{
+        let mut b = $builder.with_max_num_seqs($s.max_sequences);
+        if $s.force_cpu() {
+            b = b.with_force_cpu();
+        }
+        if let Some(rev) = $s.revision {
+            b = b.with_hf_revision(rev);
+        }
+        if let Some(t) = $tokenizer {
+            b = b.with_tokenizer_json(t.display().to_string());
+        }
+        match $template {
+            FileTemplate::Model => b,
+            FileTemplate::Json(p) => b.with_chat_template(p.display()),
+            FileTemplate::Jinja(p) => b.with_jinja_explicit(p.display().to_string()),
+        }
+    }};
+}
+
 fn gguf(
     id: &str,
     file: &str,
@@ -131,21 +153,12 @@ fn gguf(
     template: &FileTemplate<'_>,
     tokenizer: Option<&Path>,
 ) -> GgufModelBuilder {
-    let mut b = GgufModelBuilder::new(id, vec![file]).with_max_num_seqs(s.max_sequences);
-    if s.force_cpu() {
-        b = b.with_force_cpu();
-    }
-    if let Some(rev) = s.revision {
-        b = b.with_hf_revision(rev);
-    }
-    if let Some(t) = tokenizer {
-        b = b.with_tokenizer_json(t.display().to_string());
-    }
-    match template {
-        FileTemplate::Model => b,
-        FileTemplate::Json(p) => b.with_chat_template(p.display()),
-        FileTemplate::Jinja(p) => b.with_jinja_explicit(p.display().to_string()),
-    }
+    common_options!(
+        GgufModelBuilder::new(id, vec![file]),
+        s,
+        template,
+        tokenizer
+    )
 }
 
 fn text(
@@ -154,26 +167,11 @@ fn text(
     template: &FileTemplate<'_>,
     tokenizer: Option<&Path>,
 ) -> TextModelBuilder {
-    let mut b = TextModelBuilder::new(id)
-        .with_max_num_seqs(s.max_sequences)
-        .with_dtype(s.dtype.into());
-    if s.force_cpu() {
-        b = b.with_force_cpu();
-    }
-    if let Some(rev) = s.revision {
-        b = b.with_hf_revision(rev);
-    }
+    let mut b = TextModelBuilder::new(id).with_dtype(s.dtype.into());
     if let Some(isq) = s.isq {
         b = b.with_isq(isq);
     }
-    if let Some(t) = tokenizer {
-        b = b.with_tokenizer_json(t.display().to_string());
-    }
-    match template {
-        FileTemplate::Model => b,
-        FileTemplate::Json(p) => b.with_chat_template(p.display()),
-        FileTemplate::Jinja(p) => b.with_jinja_explicit(p.display().to_string()),
-    }
+    common_options!(b, s, template, tokenizer)
 }
 
 /// Loads an embedding model (Hugging Face format only).
