@@ -10,6 +10,7 @@ mod ask;
 mod eval;
 mod fit;
 mod ingest;
+mod migrate;
 mod store;
 
 /// ragweave: plugin-based RAG orchestration.
@@ -40,6 +41,9 @@ enum Command {
     /// Fit a pilot router's pilots on labelled queries: each training query goes to the
     /// config's expert that serves it best.
     FitPilots(fit::FitArgs),
+    /// Copy an embedded store into a Qdrant server or cluster collection; resumable,
+    /// verified by count.
+    Migrate(migrate::MigrateArgs),
     /// Serve a pipeline over HTTP (not in this build yet).
     Serve,
 }
@@ -72,6 +76,7 @@ fn main() -> ExitCode {
         Command::Ask(args) => block_on(ask::run(args)),
         Command::Eval(args) => block_on(eval::run(args)),
         Command::FitPilots(args) => block_on(fit::run(args)),
+        Command::Migrate(args) => block_on(migrate::run(args)),
         Command::Serve => {
             eprintln!(
                 "error: this subcommand is not in this build of ragweave yet; \

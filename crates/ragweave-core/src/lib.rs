@@ -53,7 +53,7 @@ pub use traits::query_transform::QueryTransform;
 pub use traits::reranker::Reranker;
 pub use traits::retriever::Retriever;
 pub use traits::router::{Route, Router};
-pub use traits::store::ChunkStore;
+pub use traits::store::{ChunkStore, check_batch};
 pub use traits::token_counter::{ApproxTokenCounter, TokenCounter};
 pub use types::{Chunk, Document, EmbeddedChunk, Hit, Metadata, sort_hits};
 

@@ -35,6 +35,12 @@ pub use ragweave_llama_cpp as llama_cpp;
 /// Generators and embedders on mistral.rs (feature `mistralrs`).
 #[cfg(feature = "mistralrs")]
 pub use ragweave_mistralrs as mistralrs;
+/// Copying an embedded store into a Qdrant collection (feature `qdrant`).
+#[cfg(feature = "qdrant")]
+pub mod migrate;
+/// Qdrant servers and clusters (feature `qdrant`).
+#[cfg(feature = "qdrant")]
+pub use ragweave_qdrant as qdrant;
 /// The embedded default store on Qdrant Edge (feature `qdrant-edge`).
 #[cfg(feature = "qdrant-edge")]
 pub use ragweave_qdrant_edge as qdrant_edge;
@@ -45,6 +51,8 @@ pub fn registry() -> config::Registry {
     let mut registry = config::Registry::with_builtins();
     #[cfg(feature = "qdrant-edge")]
     ragweave_qdrant_edge::register(&mut registry);
+    #[cfg(feature = "qdrant")]
+    ragweave_qdrant::register(&mut registry);
     #[cfg(feature = "candle")]
     ragweave_candle::register(&mut registry);
     #[cfg(feature = "llama-cpp")]

@@ -8,8 +8,8 @@ use ragweave_core::{Error, Result, Retriever};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use crate::retriever::{HybridFusion, SearchMode};
-use crate::store::{DenseSpec, EdgeStore, EdgeStoreOptions};
+use crate::store::{EdgeStore, EdgeStoreOptions};
+use ragweave_qdrant_layout::{DenseSpec, HybridFusion, SearchMode};
 
 /// Config of a retriever over an on-disk [`EdgeStore`].
 ///

@@ -3,7 +3,7 @@
 use qdrant_edge::external::serde_json::{Value, json};
 use ragweave_core::{Error, Filter, Result};
 
-use crate::payload::META;
+use ragweave_qdrant_layout::payload_key;
 
 /// Translates `filter` into a Qdrant filter on the chunk metadata payload.
 ///
@@ -32,24 +32,13 @@ fn value(v: &Value, field: &str) -> Result<Value> {
 static NOTHING: std::sync::LazyLock<Value> =
     std::sync::LazyLock::new(|| json!({"must": [{"has_id": []}]}));
 
-fn key(name: &str, field: &str) -> Result<String> {
-    if name.contains(['"', '\\']) {
-        return Err(Error::invalid(
-            format!("{field}.field"),
-            format!("metadata key {name:?} holds a quote or backslash, which Qdrant paths cannot"),
-        ));
-    }
-    // Quoting keeps dots and brackets in metadata keys from being read as a JSON path.
-    Ok(format!("{META}.\"{name}\""))
-}
-
 fn condition(filter: &Filter, field: &str) -> Result<Value> {
     Ok(match filter {
         Filter::Eq {
             field: name,
             value: v,
         } => {
-            json!({"key": key(name, field)?, "match": {"value": value(v, &format!("{field}.value"))?}})
+            json!({"key": payload_key(name, field)?, "match": {"value": value(v, &format!("{field}.value"))?}})
         }
         Filter::In {
             field: name,
@@ -60,7 +49,7 @@ fn condition(filter: &Filter, field: &str) -> Result<Value> {
                 .enumerate()
                 .map(|(i, v)| value(v, &format!("{field}.values[{i}]")))
                 .collect::<Result<Vec<_>>>()?;
-            let key = key(name, field)?;
+            let key = payload_key(name, field)?;
             let any = |vs: &[Value]| json!({"key": key, "match": {"any": vs}});
             let strings = values.iter().all(Value::is_string);
             let integers = values.iter().all(Value::is_i64);

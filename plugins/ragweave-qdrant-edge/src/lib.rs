@@ -13,17 +13,20 @@
 //! Register the `qdrant_edge` retriever kind with [`register`].
 
 mod config;
+mod export;
 mod filter;
-mod ids;
-mod payload;
 mod retriever;
 mod store;
 
 pub use config::EdgeRetrieverConfig;
+pub use export::ExportPage;
 pub use filter::to_qdrant;
-pub use retriever::{EdgeRetriever, HybridFusion, SearchMode};
-pub use store::{
-    DEFAULT_BM25_AVG_LEN, DENSE_VECTOR, DenseSpec, EdgeStore, EdgeStoreOptions, SPARSE_VECTOR,
+pub use retriever::EdgeRetriever;
+pub use store::{EdgeStore, EdgeStoreOptions};
+// The layout this store shares with the Qdrant server plugin, re-exported so users of the
+// embedded store need one import.
+pub use ragweave_qdrant_layout::{
+    DEFAULT_BM25_AVG_LEN, DENSE_VECTOR, DenseSpec, HybridFusion, SPARSE_VECTOR, SearchMode,
 };
 
 /// Adds the `qdrant_edge` retriever kind to `registry`.

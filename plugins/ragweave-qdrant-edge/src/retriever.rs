@@ -8,39 +8,14 @@ use qdrant_edge::{
     VectorInternal, WithPayloadInterface, WithVector,
 };
 use ragweave_core::algorithms::rrf::{RankedList, Rrf};
-use ragweave_core::{EmbedInput, Embedder, Error, Hit, Query, Result, Retriever};
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
+use ragweave_core::{Embedder, Error, Hit, Query, Result, Retriever};
 
 use crate::filter::to_qdrant;
-use crate::payload::chunk_from_payload;
-use crate::store::{DENSE_VECTOR, EdgeStore, Inner, SPARSE_VECTOR};
-
-/// Which index a search reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum SearchMode {
-    /// BM25 over the sparse vector (Qdrant's tokenizer, English stemming and stopwords, IDF
-    /// computed by the engine).
-    #[default]
-    Sparse,
-    /// Cosine similarity over the dense vector.
-    Dense,
-    /// Both, fused by reciprocal rank.
-    Hybrid,
-}
-
-/// Where hybrid results are fused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum HybridFusion {
-    /// In the engine, as a Qdrant server does it: two prefetches and an RRF query.
-    #[default]
-    Engine,
-    /// Two searches fused by ragweave's [`Rrf`] (k = 60), which labels each hit with the
-    /// indexes that found it.
-    Ragweave,
-}
+use crate::store::{EdgeStore, Inner};
+use ragweave_qdrant_layout::{
+    DENSE_VECTOR, HybridFusion, SPARSE_VECTOR, SearchMode, check_embedder, chunk_from_payload,
+    dense_query_vector,
+};
 
 /// A [`Retriever`] over an [`EdgeStore`]. Build it with [`EdgeStore::retriever`].
 ///
@@ -86,27 +61,8 @@ impl EdgeStore {
 impl EdgeRetriever {
     /// Embeds query texts with `embedder`; its `model_id` and dimension must be the store's.
     pub fn with_embedder(mut self, embedder: Arc<dyn Embedder>) -> Result<Self> {
-        let Some(spec) = self.store.dense() else {
-            return Err(Error::config(
-                "embedder",
-                format!(
-                    "store `{}` holds no dense vectors; ingest with an embedder first",
-                    self.store.path().display()
-                ),
-            ));
-        };
-        if embedder.model_id() != spec.model || embedder.dimension() != spec.dimension {
-            return Err(Error::config(
-                "embedder",
-                format!(
-                    "`{}` ({}-d) is not the model the store was built with, `{}` ({}-d)",
-                    embedder.model_id(),
-                    embedder.dimension(),
-                    spec.model,
-                    spec.dimension
-                ),
-            ));
-        }
+        let store = self.store.path().display().to_string();
+        check_embedder(self.store.dense(), embedder.as_ref(), &store)?;
         self.embedder = Some(embedder);
         Ok(self)
     }
@@ -131,32 +87,8 @@ impl EdgeRetriever {
     }
 
     async fn query_vector(&self, query: &Query) -> Result<Vec<f32>> {
-        let spec = self.store.dense().ok_or_else(|| {
-            Error::config(
-                "mode",
-                format!(
-                    "store `{}` holds no dense vectors, so only sparse search works",
-                    self.store.path().display()
-                ),
-            )
-        })?;
-        if let Some(v) = query.vector_for(&spec.model) {
-            if v.len() != spec.dimension {
-                return Err(Error::DimensionMismatch {
-                    field: "query.vector".into(),
-                    expected: spec.dimension,
-                    actual: v.len(),
-                });
-            }
-            return Ok(v.to_vec());
-        }
-        let embedder = self.embedder.as_ref().ok_or_else(|| {
-            Error::config(
-                "embedder",
-                "dense search needs an embedder for the query, or a query vector from a transform",
-            )
-        })?;
-        embedder.embed_one(&query.text, EmbedInput::QUERY).await
+        let store = self.store.path().display().to_string();
+        dense_query_vector(query, self.store.dense(), self.embedder.as_ref(), &store).await
     }
 }
 
@@ -217,12 +149,8 @@ impl Retriever for EdgeRetriever {
         let sparse = match self.mode {
             SearchMode::Dense => None,
             SearchMode::Sparse | SearchMode::Hybrid => {
-                let text = query.sparse_text();
-                // Weighted like a document: a word the query repeats counts more, saturating
-                // as in Okapi BM25's query-term weighting. Qdrant's query embedding weighs
-                // every distinct word 1, which costs long queries dearly (ArguAna's
-                // arguments: nDCG@10 0.42 -> 0.46); a short query's ranking is unchanged.
-                let v = self.store.inner.bm25.embed_document(&text);
+                // Weighted like a document (see `Bm25Encoder::encode`).
+                let v = self.store.inner.bm25.sparse_vector(&query.sparse_text());
                 // A query of stopwords only has no BM25 terms; it matches nothing.
                 (!v.indices.is_empty()).then_some(v)
             }

@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, LazyLock, Mutex, Weak};
 
 use async_trait::async_trait;
-use qdrant_edge::bm25_embed::{EdgeBm25, EdgeBm25Config};
 use qdrant_edge::external::serde_json::{Value, json};
 use qdrant_edge::{
     CountRequest, CreateIndex, CreateVectorName, DenseVectorConfig, Distance, EdgeConfig,
@@ -15,31 +14,19 @@ use qdrant_edge::{
     PointStruct, ScrollRequest, UpdateOperation, Vector, VectorNameConfig, VectorNameOperations,
     Vectors, WithPayloadInterface,
 };
-use ragweave_core::{ChunkStore, EmbeddedChunk, Error, Result};
+use ragweave_core::{ChunkStore, EmbeddedChunk, Error, Result, check_batch};
 use serde::{Deserialize, Serialize};
 
-use crate::ids::point_id;
-use crate::payload::{DOC_ID, chunk_from_payload, payload_for};
-
-/// Name of the BM25 sparse vector in the collection.
-pub const SPARSE_VECTOR: &str = "bm25";
-/// Name of the dense vector in the collection.
-pub const DENSE_VECTOR: &str = "dense";
+use ragweave_qdrant_layout::{
+    Bm25Encoder, DEFAULT_BM25_AVG_LEN, DENSE_VECTOR, DOC_ID, DenseSpec, SPARSE_VECTOR,
+    chunk_from_payload, chunk_payload, point_id,
+};
 
 const MANIFEST: &str = "ragweave-store.json";
 const LOCK: &str = "ragweave.lock";
 const EDGE_CONFIG: &str = "edge_config.json";
 const FORMAT: u32 = 1;
 const PAGE: usize = 1024;
-
-/// The dense vector a store holds: which embedder made it, and its length.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DenseSpec {
-    /// The embedder's `model_id`; queries embedded by another model are refused.
-    pub model: String,
-    /// Vector length.
-    pub dimension: usize,
-}
 
 /// How to open a store.
 #[derive(Debug, Clone, Default)]
@@ -55,9 +42,6 @@ pub struct EdgeStoreOptions {
     /// better with its real average (ArguAna: nDCG@10 0.35 at 256, 0.45 at 60).
     pub bm25_avg_len: Option<f32>,
 }
-
-/// Qdrant's default expected chunk length for BM25.
-pub const DEFAULT_BM25_AVG_LEN: f32 = 256.0;
 
 fn default_avg_len() -> f32 {
     DEFAULT_BM25_AVG_LEN
@@ -77,7 +61,7 @@ struct Manifest {
 pub(crate) struct Inner {
     // Field order matters: the shard flushes on drop, before the lock is released.
     pub(crate) shard: EdgeShard,
-    pub(crate) bm25: EdgeBm25,
+    pub(crate) bm25: Bm25Encoder,
     pub(crate) bm25_avg_len: f32,
     pub(crate) dense: Option<DenseSpec>,
     pub(crate) path: PathBuf,
@@ -288,12 +272,8 @@ impl EdgeStore {
                     ));
                 }
                 let avg = options.bm25_avg_len.unwrap_or(DEFAULT_BM25_AVG_LEN);
-                if !(avg.is_finite() && avg > 0.0) {
-                    return Err(Error::config(
-                        "store.bm25_avg_len",
-                        format!("must be a positive number of tokens, not {avg}"),
-                    ));
-                }
+                // Refuses a bad length before anything is written.
+                Bm25Encoder::new(avg)?;
                 let m = Manifest {
                     format: FORMAT,
                     dense: options.dense.clone(),
@@ -348,11 +328,7 @@ impl EdgeStore {
             }
             (stored, _) => stored,
         };
-        // Through serde: the config's number type is the engine's own float wrapper.
-        let config: EdgeBm25Config =
-            serde_json::from_value(json!({"language": "english", "avg_len": bm25_avg_len}))
-                .map_err(|e| engine("BM25 model", e))?;
-        let bm25 = EdgeBm25::new(config).map_err(|e| engine("BM25 model", e))?;
+        let bm25 = Bm25Encoder::new(bm25_avg_len)?;
         Ok(Self {
             inner: Arc::new(Inner {
                 shard,
@@ -397,38 +373,12 @@ impl EdgeStore {
     }
 
     fn validate(&self, chunks: &[EmbeddedChunk]) -> Result<()> {
-        for (i, c) in chunks.iter().enumerate() {
-            if c.chunk.id.is_empty() {
-                return Err(Error::invalid(format!("chunks[{i}].chunk.id"), "is empty"));
-            }
-            let Some(v) = &c.vector else { continue };
-            let Some(spec) = &self.inner.dense else {
-                return Err(Error::invalid(
-                    format!("chunks[{i}].vector"),
-                    "this store holds no dense vectors; open it with EdgeStoreOptions::dense",
-                ));
-            };
-            if v.len() != spec.dimension {
-                return Err(Error::DimensionMismatch {
-                    field: format!("chunks[{i}].vector"),
-                    expected: spec.dimension,
-                    actual: v.len(),
-                });
-            }
-            if let Some(j) = v.iter().position(|x| !x.is_finite()) {
-                return Err(Error::invalid(
-                    format!("chunks[{i}].vector[{j}]"),
-                    format!("{} is not a finite number", v[j]),
-                ));
-            }
-            if v.iter().all(|x| *x == 0.0) {
-                return Err(Error::invalid(
-                    format!("chunks[{i}].vector"),
-                    "is all zeros, which has no cosine direction",
-                ));
-            }
-        }
-        Ok(())
+        let dimension = self.inner.dense.as_ref().map(|d| d.dimension);
+        check_batch(
+            chunks,
+            dimension,
+            "this store holds no dense vectors; open it with EdgeStoreOptions::dense",
+        )
     }
 
     /// Merges segments and builds the vector indexes (HNSW, sparse) the engine searches
@@ -552,14 +502,14 @@ impl ChunkStore for EdgeStore {
             for c in chunks {
                 let mut vectors: Vec<(&str, Vector)> = vec![(
                     SPARSE_VECTOR,
-                    inner.bm25.embed_document(&c.chunk.text).into(),
+                    inner.bm25.sparse_vector(&c.chunk.text).into(),
                 )];
                 if let Some(v) = c.vector {
                     vectors.push((DENSE_VECTOR, Vector::new_dense(v)));
                 }
                 let id = point_id(&c.chunk.id);
                 let point =
-                    PointStruct::new(id, Vectors::new_named(vectors), payload_for(&c.chunk));
+                    PointStruct::new(id, Vectors::new_named(vectors), chunk_payload(&c.chunk));
                 by_id.insert(id, point);
             }
             let points = by_id.into_values().map(Into::into).collect();

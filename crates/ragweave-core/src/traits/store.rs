@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::types::EmbeddedChunk;
 
 /// A store that ingestion writes chunks into.
@@ -31,4 +31,44 @@ pub trait ChunkStore: Send + Sync {
 
     /// Number of chunks stored.
     async fn count(&self) -> Result<usize>;
+}
+
+/// The checks every store makes on a batch before writing any of it: ids are not empty;
+/// with `dimension` (the store's dense vector length), vectors have that length, are finite
+/// and not all zeros; without it (a BM25-only store), a vector is an error that `no_dense`
+/// explains. Errors name the chunk and element at fault.
+pub fn check_batch(
+    chunks: &[EmbeddedChunk],
+    dimension: Option<usize>,
+    no_dense: &str,
+) -> Result<()> {
+    for (i, c) in chunks.iter().enumerate() {
+        if c.chunk.id.is_empty() {
+            return Err(Error::invalid(format!("chunks[{i}].chunk.id"), "is empty"));
+        }
+        let Some(v) = &c.vector else { continue };
+        let Some(dimension) = dimension else {
+            return Err(Error::invalid(format!("chunks[{i}].vector"), no_dense));
+        };
+        if v.len() != dimension {
+            return Err(Error::DimensionMismatch {
+                field: format!("chunks[{i}].vector"),
+                expected: dimension,
+                actual: v.len(),
+            });
+        }
+        if let Some(j) = v.iter().position(|x| !x.is_finite()) {
+            return Err(Error::invalid(
+                format!("chunks[{i}].vector[{j}]"),
+                format!("{} is not a finite number", v[j]),
+            ));
+        }
+        if v.iter().all(|x| *x == 0.0) {
+            return Err(Error::invalid(
+                format!("chunks[{i}].vector"),
+                "is all zeros, which has no cosine direction",
+            ));
+        }
+    }
+    Ok(())
 }

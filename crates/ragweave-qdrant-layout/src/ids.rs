@@ -4,9 +4,18 @@ use qdrant_edge::PointId;
 use qdrant_edge::external::uuid::Uuid;
 use sha2::{Digest, Sha256};
 
+/// The point id of a chunk id, as a UUID string: what every ragweave Qdrant store (embedded
+/// or server) names the chunk's point, so copies between them keep ids.
+pub fn point_uuid(chunk_id: &str) -> String {
+    match point_id(chunk_id) {
+        PointId::Uuid(u) => u.to_string(),
+        PointId::NumId(n) => n.to_string(),
+    }
+}
+
 /// The point id of a chunk id: the id itself when it is a UUID (ragweave-ingest makes
 /// those), otherwise a UUID from its SHA-256, so any string id maps to one stable point.
-pub(crate) fn point_id(chunk_id: &str) -> PointId {
+pub fn point_id(chunk_id: &str) -> PointId {
     if let Ok(uuid) = Uuid::parse_str(chunk_id) {
         return PointId::Uuid(uuid);
     }

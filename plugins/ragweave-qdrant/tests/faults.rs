@@ -1,0 +1,278 @@
+//! Bad input and failures over real gRPC, against the stand-in server (Qdrant's gRPC API
+//! over Qdrant Edge; see `standin/mod.rs`): a server that is down, killed mid-ingest or
+//! failing transiently; refused API keys; unknown collections; wrong vector sizes. (The
+//! contract suite and migration from the embedded store are tested in the `ragweave`
+//! facade, the one crate with both stores.)
+
+mod standin;
+
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use ragweave_core::{Chunk, ChunkStore, EmbeddedChunk, Embedder, Error, HashingEmbedder};
+use ragweave_qdrant::{DenseSpec, QdrantError, QdrantOptions, QdrantStore, RetryPolicy};
+use standin::StandIn;
+use tonic::Code;
+
+const DIM: usize = 32;
+
+fn spec(dimension: usize) -> DenseSpec {
+    DenseSpec {
+        model: HashingEmbedder::new(dimension).model_id().to_string(),
+        dimension,
+    }
+}
+
+fn fast_retry(attempts: u32) -> RetryPolicy {
+    RetryPolicy {
+        attempts,
+        initial_backoff: Duration::from_millis(20),
+        max_backoff: Duration::from_millis(400),
+    }
+}
+
+fn options(s: &StandIn, collection: &str) -> QdrantOptions {
+    let mut o = QdrantOptions::new(s.url(), collection);
+    o.retry = fast_retry(30);
+    o
+}
+
+/// `n` chunks over `n / 10` documents, with dense vectors when `dim` is set.
+fn chunks(n: usize, dim: Option<usize>) -> Vec<EmbeddedChunk> {
+    (0..n)
+        .map(|i| EmbeddedChunk {
+            chunk: Chunk::new(
+                format!("chunk-{i}"),
+                format!("doc-{}", i / 10),
+                format!("passage {i} about river {}", i % 7),
+            ),
+            vector: dim.map(|d| {
+                (0..d)
+                    .map(|j| ((i * 31 + j * 7) % 13) as f32 + 1.0)
+                    .collect()
+            }),
+        })
+        .collect()
+}
+
+fn component_source(e: &Error) -> Option<&QdrantError> {
+    match e {
+        Error::Component {
+            source: Some(s), ..
+        } => s.downcast_ref::<QdrantError>(),
+        _ => None,
+    }
+}
+
+#[tokio::test]
+async fn a_server_that_is_down_is_named_at_once() {
+    // A port nothing listens on: bind, note it, drop.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}");
+    let started = Instant::now();
+    let e = QdrantStore::connect(QdrantOptions::new(&url, "docs"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(component_source(&e), Some(QdrantError::Unreachable { url: u, .. }) if *u == url),
+        "{e}"
+    );
+    assert!(e.to_string().contains(&url), "{e}");
+    assert!(e.is_transient());
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "no retry loop at connect"
+    );
+
+    let e = QdrantStore::connect(QdrantOptions::new("not a url", "docs"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, Error::Config { path, .. } if path == "url"),
+        "{e}"
+    );
+}
+
+#[tokio::test]
+async fn api_keys_are_checked_and_a_refusal_is_typed() {
+    let s = StandIn::start(Some("secret")).await;
+    for key in [None, Some("wrong")] {
+        let mut o = options(&s, "docs");
+        o.api_key = key.map(str::to_string);
+        let e = QdrantStore::connect(o).await.unwrap_err();
+        assert!(
+            matches!(component_source(&e), Some(QdrantError::Unauthorized { .. })),
+            "{key:?}: {e}"
+        );
+        assert!(!e.is_transient(), "a bad key is not retried");
+    }
+    let store = QdrantStore::connect(options(&s, "docs").api_key("secret"))
+        .await
+        .unwrap();
+    store.upsert(chunks(3, None)).await.unwrap();
+    assert_eq!(store.count().await.unwrap(), 3);
+}
+
+#[tokio::test]
+async fn unknown_collections_and_wrong_sizes_are_typed_errors() {
+    let s = StandIn::start(None).await;
+    let mut o = options(&s, "nowhere");
+    o.create_missing = false;
+    let e = QdrantStore::connect(o).await.unwrap_err();
+    assert!(
+        matches!(&e, Error::NotFound { name, .. } if name.contains("nowhere") && name.contains(&s.url())),
+        "{e}"
+    );
+
+    let store = QdrantStore::connect(options(&s, "docs").dense(spec(DIM)))
+        .await
+        .unwrap();
+    store.upsert(chunks(5, Some(DIM))).await.unwrap();
+    let e = QdrantStore::connect(options(&s, "docs").dense(spec(48)))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, Error::DimensionMismatch { expected: DIM, actual: 48, field } if field.contains("docs")),
+        "{e}"
+    );
+    assert!(
+        e.to_string().contains("expected 32, got 48"),
+        "names both sizes: {e}"
+    );
+    // Refused without harm; the collection is taken as it is without a dense spec.
+    let again = QdrantStore::connect(options(&s, "docs")).await.unwrap();
+    assert_eq!(again.dense(), Some(&spec(DIM)));
+    assert_eq!(again.count().await.unwrap(), 5);
+
+    // A search config on a missing collection says so too.
+    let registry = {
+        let mut r = ragweave_core::config::Registry::with_builtins();
+        ragweave_qdrant::register(&mut r);
+        r
+    };
+    let toml = format!(
+        "[experts.docs]\nkind = \"qdrant\"\nurl = \"{}\"\ncollection = \"missing\"\n",
+        s.url()
+    );
+    let config = ragweave_core::config::PipelineConfig::from_toml_str(&toml).unwrap();
+    let Err(e) = config.build(&registry, std::path::Path::new(".")).await else {
+        panic!("built a pipeline on a missing collection");
+    };
+    assert!(
+        matches!(&e, Error::NotFound { name, .. } if name.contains("missing")),
+        "{e}"
+    );
+}
+
+#[tokio::test]
+async fn transient_failures_are_retried_and_permanent_ones_are_not() {
+    let s = StandIn::start(None).await;
+    let store = QdrantStore::connect(options(&s, "docs")).await.unwrap();
+    s.fail_upserts(&[
+        Code::Unavailable,
+        Code::DeadlineExceeded,
+        Code::ResourceExhausted,
+    ]);
+    let before = s.state.upserts.load(Ordering::SeqCst);
+    store.upsert(chunks(10, None)).await.unwrap();
+    // UNAVAILABLE is resent once by qdrant-client itself, DEADLINE_EXCEEDED and
+    // RESOURCE_EXHAUSTED by the plugin's retry policy.
+    assert_eq!(
+        s.state.upserts.load(Ordering::SeqCst) - before,
+        4,
+        "three failures, then success"
+    );
+    assert_eq!(store.count().await.unwrap(), 10);
+
+    s.fail_upserts(&[Code::InvalidArgument]);
+    let before = s.state.upserts.load(Ordering::SeqCst);
+    let e = store.upsert(chunks(20, None)).await.unwrap_err();
+    assert_eq!(
+        s.state.upserts.load(Ordering::SeqCst) - before,
+        1,
+        "not retried"
+    );
+    assert!(
+        matches!(
+            component_source(&e),
+            Some(QdrantError::Server {
+                code: Code::InvalidArgument,
+                ..
+            })
+        ),
+        "{e}"
+    );
+    assert!(!e.is_transient());
+
+    let mut o = options(&s, "docs");
+    o.retry = fast_retry(2);
+    let impatient = QdrantStore::connect(o).await.unwrap();
+    // qdrant-client itself reconnects and resends once on UNAVAILABLE, so each of the two
+    // attempts costs two failures.
+    s.fail_upserts(&[Code::Unavailable; 4]);
+    let e = impatient.upsert(chunks(1, None)).await.unwrap_err();
+    assert!(
+        matches!(
+            component_source(&e),
+            Some(QdrantError::GaveUp { attempts: 2, .. })
+        ),
+        "{e}"
+    );
+}
+
+#[tokio::test]
+async fn a_server_restarted_mid_ingest_loses_and_duplicates_nothing() {
+    let mut s = StandIn::start(None).await;
+    let mut o = options(&s, "docs").dense(spec(DIM));
+    o.batch_size = 25;
+    let store = QdrantStore::connect(o).await.unwrap();
+    let all = chunks(1000, Some(DIM));
+    let writer = {
+        let store = store.clone();
+        let all = all.clone();
+        tokio::spawn(async move {
+            // Batches as ingestion writes them.
+            for part in all.chunks(100) {
+                store.upsert(part.to_vec()).await?;
+            }
+            Ok::<_, Error>(())
+        })
+    };
+    while s.state.upserts.load(Ordering::SeqCst) < 12 {
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    assert!(!writer.is_finished(), "killed mid-ingest");
+    s.kill().await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    s.restart().await;
+    writer.await.unwrap().unwrap();
+    assert!(
+        s.state.upserts.load(Ordering::SeqCst) >= 40,
+        "every batch arrived at least once"
+    );
+    assert_eq!(
+        store.count().await.unwrap(),
+        1000,
+        "nothing lost, nothing twice"
+    );
+    let docs = store.document_ids().await.unwrap();
+    assert_eq!(docs.len(), 100);
+    let mut ids = store.document_chunk_ids("doc-42").await.unwrap();
+    ids.sort();
+    assert_eq!(
+        ids,
+        (420..430).map(|i| format!("chunk-{i}")).collect::<Vec<_>>()
+    );
+    let got = store
+        .get(&["chunk-999".to_string(), "chunk-0".to_string()])
+        .await
+        .unwrap();
+    assert_eq!(
+        got.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(),
+        ["chunk-999", "chunk-0"]
+    );
+}
