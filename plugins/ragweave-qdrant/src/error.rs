@@ -75,6 +75,9 @@ pub enum QdrantError {
         code: Code,
         /// The server's message.
         message: String,
+        /// How long the server asked to wait before retrying (`retry-after` on
+        /// `RESOURCE_EXHAUSTED`).
+        retry_after: Option<std::time::Duration>,
     },
     /// A transient failure outlasted the retry policy.
     #[error("Qdrant {operation} at {url} still failing after {attempts} attempts: {last}")]
@@ -117,9 +120,15 @@ impl QdrantError {
         operation: &'static str,
         error: ClientError,
     ) -> Self {
-        let status = match error {
-            ClientError::ResponseError { status } => status,
-            ClientError::ResourceExhaustedError { status, .. } => status,
+        let (status, wait) = match error {
+            ClientError::ResponseError { status } => (status, None),
+            ClientError::ResourceExhaustedError {
+                status,
+                retry_after_seconds,
+            } => (
+                status,
+                Some(std::time::Duration::from_secs(retry_after_seconds)),
+            ),
             other => {
                 return QdrantError::Server {
                     url: url.into(),
@@ -127,10 +136,37 @@ impl QdrantError {
                     operation,
                     code: Code::Unknown,
                     message: other.to_string(),
+                    retry_after: None,
                 };
             }
         };
-        Self::from_status(url, collection, operation, &status)
+        match Self::from_status(url, collection, operation, &status) {
+            QdrantError::Server {
+                url,
+                collection,
+                operation,
+                code,
+                message,
+                ..
+            } => QdrantError::Server {
+                url,
+                collection,
+                operation,
+                code,
+                message,
+                retry_after: wait,
+            },
+            other => other,
+        }
+    }
+
+    /// How long the server asked the client to wait, if it did.
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            QdrantError::Server { retry_after, .. } => *retry_after,
+            QdrantError::GaveUp { last, .. } => last.retry_after(),
+            _ => None,
+        }
     }
 
     fn from_status(url: &str, collection: &str, operation: &'static str, status: &Status) -> Self {
@@ -162,6 +198,7 @@ impl QdrantError {
                 operation,
                 code,
                 message,
+                retry_after: None,
             },
         }
     }
@@ -251,6 +288,17 @@ mod tests {
         assert!(matches!(gone, QdrantError::UnknownCollection { .. }));
         let e: Error = gone.into();
         assert!(e.to_string().contains("docs` at `http://q:6334"), "{e}");
+    }
+
+    #[test]
+    fn resource_exhausted_keeps_the_servers_retry_after() {
+        let mut status = Status::resource_exhausted("too many requests");
+        status
+            .metadata_mut()
+            .insert("retry-after", "3".parse().unwrap());
+        let e = QdrantError::from_client("u", "c", "upsert", ClientError::from(status));
+        assert!(e.is_transient());
+        assert_eq!(e.retry_after(), Some(std::time::Duration::from_secs(3)));
     }
 
     #[test]

@@ -8,7 +8,8 @@ use crate::error::QdrantError;
 /// How transient failures ([`QdrantError::is_transient`]) are retried: up to `attempts`
 /// tries in all, sleeping `initial_backoff`, then twice that, ... up to `max_backoff`
 /// between them, each sleep with up to a quarter added at random so that many clients do
-/// not retry in step. Permanent failures return at once.
+/// not retry in step, and never shorter than a server's `retry-after`. Permanent failures
+/// return at once.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RetryPolicy {
     /// Tries in all, the first included (1 = no retries).
@@ -79,7 +80,8 @@ impl RetryPolicy {
                     });
                 }
                 Err(e) => {
-                    let sleep = jitter(self.backoff(n));
+                    // A server that says how long to wait is believed.
+                    let sleep = jitter(self.backoff(n)).max(e.retry_after().unwrap_or_default());
                     tracing::warn!(%e, attempt = n, ?sleep, "Qdrant {operation}: retrying");
                     tokio::time::sleep(sleep).await;
                 }
@@ -140,6 +142,32 @@ mod tests {
             .await;
         assert_eq!(r.unwrap(), 7);
         assert_eq!(tries.load(Ordering::SeqCst), 4);
+    }
+
+    #[tokio::test]
+    async fn a_servers_retry_after_is_waited_out() {
+        let tries = AtomicU32::new(0);
+        let started = std::time::Instant::now();
+        let r = policy(3)
+            .run("u", "upsert", || async {
+                if tries.fetch_add(1, Ordering::SeqCst) == 0 {
+                    return Err(QdrantError::Server {
+                        url: "u".into(),
+                        collection: "c".into(),
+                        operation: "upsert",
+                        code: tonic::Code::ResourceExhausted,
+                        message: "rate limited".into(),
+                        retry_after: Some(Duration::from_millis(150)),
+                    });
+                }
+                Ok(())
+            })
+            .await;
+        assert!(r.is_ok());
+        assert!(
+            started.elapsed() >= Duration::from_millis(150),
+            "backoff is 1 ms"
+        );
     }
 
     #[tokio::test]
