@@ -24,7 +24,7 @@ pub enum HybridFusion {
     /// In the engine, as a Qdrant server does it: two prefetches and an RRF query.
     #[default]
     Engine,
-    /// Two searches fused by ragweave's [`Rrf`] (k = 60), which labels each hit with the
-    /// indexes that found it.
+    /// Two searches fused by ragweave's [`Rrf`](ragweave_core::Rrf) (k = 60), which
+    /// labels each hit with the indexes that found it.
     Ragweave,
 }
