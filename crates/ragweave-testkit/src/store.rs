@@ -1,6 +1,6 @@
 //! Conformance of a [`ChunkStore`].
 
-use ragweave_core::{Chunk, ChunkStore, EmbeddedChunk};
+use ragweave_core::{Chunk, ChunkStore, EmbedInput, EmbeddedChunk, Embedder};
 
 use crate::{Report, ensure};
 
@@ -19,6 +19,60 @@ fn batch(doc: &str, n: usize, dim: Option<usize>) -> Vec<EmbeddedChunk> {
                 format!("chunk {i} of document {doc}"),
             ),
             vector: dim.map(|d| vector(d, i)),
+        })
+        .collect()
+}
+
+const TOPICS: [(&str, &str, &str); 6] = [
+    (
+        "c1",
+        "rust",
+        "Rust guarantees memory safety without a garbage collector.",
+    ),
+    (
+        "c2",
+        "rust",
+        "Cargo builds Rust crates and resolves their dependencies.",
+    ),
+    ("c3", "db", "Qdrant indexes dense vectors with HNSW graphs."),
+    (
+        "c4",
+        "db",
+        "Sparse vectors store BM25 weights for keyword search.",
+    ),
+    (
+        "c5",
+        "ml",
+        "Transformers embed sentences into dense vectors.",
+    ),
+    (
+        "c6",
+        "ml",
+        "Rerankers score query and passage pairs jointly.",
+    ),
+];
+
+/// Six short chunks, `c1` to `c6`, two on each of three topics, with metadata `topic`
+/// (`rust`, `db`, `ml`) and `year` (2021 to 2026) and document ids `doc-<topic>`: a corpus
+/// whose searches and filters have one right answer. With `embedder`, each chunk carries
+/// its document vector.
+pub async fn topic_corpus(embedder: Option<&dyn Embedder>) -> Vec<EmbeddedChunk> {
+    let vectors = match embedder {
+        Some(e) => {
+            let texts: Vec<String> = TOPICS.iter().map(|t| t.2.to_string()).collect();
+            let v = e.embed(&texts, EmbedInput::DOCUMENT).await.expect("embeds");
+            v.into_iter().map(Some).collect()
+        }
+        None => vec![None; TOPICS.len()],
+    };
+    TOPICS
+        .iter()
+        .zip(vectors)
+        .map(|((id, topic, text), vector)| EmbeddedChunk {
+            chunk: Chunk::new(*id, format!("doc-{topic}"), *text)
+                .with_meta("topic", *topic)
+                .with_meta("year", 2020 + id[1..].parse::<i64>().expect("numbered")),
+            vector,
         })
         .collect()
 }

@@ -16,8 +16,8 @@ use std::sync::Arc;
 use ragweave::qdrant::{DenseSpec, HybridFusion, QdrantOptions, QdrantStore, SearchMode};
 use ragweave::qdrant_edge::{EdgeStore, EdgeStoreOptions};
 use ragweave::{
-    Chunk, ChunkStore, EmbedInput, EmbeddedChunk, Embedder, Error, Filter, HashingEmbedder, Hit,
-    Query, Retriever,
+    Chunk, ChunkStore, EmbeddedChunk, Embedder, Error, Filter, HashingEmbedder, Hit, Query,
+    Retriever,
 };
 use serde_json::json;
 
@@ -33,35 +33,6 @@ fn spec() -> DenseSpec {
         dimension: DIM,
     }
 }
-
-const TEXTS: [(&str, &str, &str); 6] = [
-    (
-        "c1",
-        "rust",
-        "Rust guarantees memory safety without a garbage collector.",
-    ),
-    (
-        "c2",
-        "rust",
-        "Cargo builds Rust crates and resolves their dependencies.",
-    ),
-    ("c3", "db", "Qdrant indexes dense vectors with HNSW graphs."),
-    (
-        "c4",
-        "db",
-        "Sparse vectors store BM25 weights for keyword search.",
-    ),
-    (
-        "c5",
-        "ml",
-        "Transformers embed sentences into dense vectors.",
-    ),
-    (
-        "c6",
-        "ml",
-        "Rerankers score query and passage pairs jointly.",
-    ),
-];
 
 /// A store of one backend.
 #[derive(Clone)]
@@ -199,21 +170,8 @@ async fn backends() -> Vec<Backend> {
 }
 
 async fn fill(store: &Store, with_vectors: bool) {
-    let texts: Vec<String> = TEXTS.iter().map(|t| t.2.to_string()).collect();
-    let vectors = embedder()
-        .embed(&texts, EmbedInput::DOCUMENT)
-        .await
-        .unwrap();
-    let chunks = TEXTS
-        .iter()
-        .zip(vectors)
-        .map(|((id, topic, text), v)| EmbeddedChunk {
-            chunk: Chunk::new(*id, format!("doc-{topic}"), *text)
-                .with_meta("topic", *topic)
-                .with_meta("year", 2020 + id[1..].parse::<i64>().unwrap()),
-            vector: with_vectors.then_some(v),
-        })
-        .collect();
+    let e = embedder();
+    let chunks = ragweave_testkit::store::topic_corpus(with_vectors.then_some(e.as_ref())).await;
     store.chunks().upsert(chunks).await.unwrap();
 }
 

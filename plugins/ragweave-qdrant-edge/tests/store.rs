@@ -28,52 +28,9 @@ fn dense_options() -> EdgeStoreOptions {
     }
 }
 
-const TEXTS: [(&str, &str, &str); 6] = [
-    (
-        "c1",
-        "rust",
-        "Rust guarantees memory safety without a garbage collector.",
-    ),
-    (
-        "c2",
-        "rust",
-        "Cargo builds Rust crates and resolves their dependencies.",
-    ),
-    ("c3", "db", "Qdrant indexes dense vectors with HNSW graphs."),
-    (
-        "c4",
-        "db",
-        "Sparse vectors store BM25 weights for keyword search.",
-    ),
-    (
-        "c5",
-        "ml",
-        "Transformers embed sentences into dense vectors.",
-    ),
-    (
-        "c6",
-        "ml",
-        "Rerankers score query and passage pairs jointly.",
-    ),
-];
-
 async fn fill(store: &EdgeStore, with_vectors: bool) {
     let e = embedder();
-    let texts: Vec<String> = TEXTS.iter().map(|t| t.2.to_string()).collect();
-    let vectors = e
-        .embed(&texts, ragweave_core::EmbedInput::DOCUMENT)
-        .await
-        .unwrap();
-    let chunks = TEXTS
-        .iter()
-        .zip(vectors)
-        .map(|((id, topic, text), v)| EmbeddedChunk {
-            chunk: Chunk::new(*id, format!("doc-{topic}"), *text)
-                .with_meta("topic", *topic)
-                .with_meta("year", 2020 + id[1..].parse::<i64>().unwrap()),
-            vector: with_vectors.then_some(v),
-        })
-        .collect();
+    let chunks = ragweave_testkit::store::topic_corpus(with_vectors.then_some(e.as_ref())).await;
     store.upsert(chunks).await.unwrap();
 }
 
