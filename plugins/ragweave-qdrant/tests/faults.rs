@@ -276,3 +276,71 @@ async fn a_server_restarted_mid_ingest_loses_and_duplicates_nothing() {
         ["chunk-999", "chunk-0"]
     );
 }
+
+#[tokio::test]
+async fn an_ingest_that_loses_the_server_resumes_on_the_next_run() {
+    use ragweave_ingest::Ingestor;
+    let files = tempfile::tempdir().unwrap();
+    for i in 0..40 {
+        let text = (0..6)
+            .map(|p| {
+                format!(
+                    "Paragraph {p} of file {i}: rivers carry sediment number {}.",
+                    i * 6 + p
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n\n");
+        std::fs::write(files.path().join(format!("f{i:02}.md")), text).unwrap();
+    }
+    let s = StandIn::start(None).await;
+    let ingest = |collection: &'static str, attempts: u32| {
+        let mut o = options(&s, collection);
+        o.retry = fast_retry(attempts);
+        let root = files.path().to_path_buf();
+        async move {
+            let store = std::sync::Arc::new(QdrantStore::connect(o).await.unwrap());
+            let result = Ingestor::new(store.clone())
+                .batch_size(8)
+                .ingest(&root)
+                .await;
+            (store, result)
+        }
+    };
+    // The reference: one clean run.
+    let (clean, report) = ingest("clean", 30).await;
+    report.unwrap();
+    let total = clean.count().await.unwrap();
+    assert!(total >= 40, "{total}");
+
+    // Three batches land, then the server is gone past the retry policy.
+    s.pass_upserts(3);
+    s.fail_upserts(&[Code::Unavailable; 4]);
+    let (store, first) = ingest("docs", 2).await;
+    let e = first.unwrap_err();
+    assert!(e.is_transient(), "{e}");
+    let partial = store.count().await.unwrap();
+    assert!(partial > 0 && partial < total, "{partial} of {total}");
+
+    // The next run resumes from what the collection holds.
+    let (store, second) = ingest("docs", 30).await;
+    second.unwrap();
+    assert_eq!(
+        store.count().await.unwrap(),
+        total,
+        "nothing lost, nothing twice"
+    );
+    assert_eq!(
+        store.document_ids().await.unwrap(),
+        clean.document_ids().await.unwrap()
+    );
+    for doc in clean.document_ids().await.unwrap() {
+        let (mut a, mut b) = (
+            clean.document_chunk_ids(&doc).await.unwrap(),
+            store.document_chunk_ids(&doc).await.unwrap(),
+        );
+        a.sort();
+        b.sort();
+        assert_eq!(a, b, "{doc}");
+    }
+}
