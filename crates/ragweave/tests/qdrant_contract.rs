@@ -160,11 +160,19 @@ async fn backends() -> Vec<Backend> {
                 _standin: None,
             });
         }
-        None => eprintln!(
-            "SKIPPED the real Qdrant server run: QDRANT_URL is not set (set it to a Qdrant \
-             1.18 gRPC URL, e.g. http://localhost:6334, to run it); the embedded store and \
-             the stand-in server ran"
-        ),
+        None => {
+            // Straight to stderr, past the test harness's capture, so a CI log shows it.
+            static SAID: std::sync::Once = std::sync::Once::new();
+            SAID.call_once(|| {
+                use std::io::Write;
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "SKIPPED the real Qdrant server run: QDRANT_URL is not set (set it to a \
+                     Qdrant 1.18 gRPC URL, e.g. http://localhost:6334, to run it); the \
+                     embedded store and the stand-in server ran"
+                );
+            });
+        }
     }
     all
 }
