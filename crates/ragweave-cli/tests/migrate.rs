@@ -107,12 +107,7 @@ async fn migrate_names_a_server_that_is_down_and_a_store_that_is_missing() {
     let dir = tempfile::tempdir().unwrap();
     let store = s(&dir.path().join("store"));
     ok(run(args(&["ingest", "docs", "--store", &store, "--quiet"])).await);
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let url = format!("http://127.0.0.1:{port}");
+    let url = standin::unused_url();
     let out = run(args(&[
         "migrate",
         "--from",

@@ -140,24 +140,7 @@ impl QdrantError {
                 };
             }
         };
-        match Self::from_status(url, collection, operation, &status) {
-            QdrantError::Server {
-                url,
-                collection,
-                operation,
-                code,
-                message,
-                ..
-            } => QdrantError::Server {
-                url,
-                collection,
-                operation,
-                code,
-                message,
-                retry_after: wait,
-            },
-            other => other,
-        }
+        Self::from_status(url, collection, operation, &status, wait)
     }
 
     /// How long the server asked the client to wait, if it did.
@@ -169,7 +152,13 @@ impl QdrantError {
         }
     }
 
-    fn from_status(url: &str, collection: &str, operation: &'static str, status: &Status) -> Self {
+    fn from_status(
+        url: &str,
+        collection: &str,
+        operation: &'static str,
+        status: &Status,
+        retry_after: Option<std::time::Duration>,
+    ) -> Self {
         let message = status.message().to_string();
         match status.code() {
             Code::Unauthenticated | Code::PermissionDenied => QdrantError::Unauthorized {
@@ -198,7 +187,7 @@ impl QdrantError {
                 operation,
                 code,
                 message,
-                retry_after: None,
+                retry_after,
             },
         }
     }
@@ -267,6 +256,7 @@ mod tests {
             "docs",
             "upsert",
             &Status::new(code, message),
+            None,
         )
     }
 

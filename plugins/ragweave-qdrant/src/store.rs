@@ -280,9 +280,10 @@ fn warn_on_version(url: &str, version: &str) {
         let mut parts = v.trim_start_matches('v').split('.');
         Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
     };
-    let ours = minor(env!("CARGO_PKG_VERSION")).map(|_| (1u64, 18u64));
-    if let (Some((major, m)), Some((our_major, our_m))) = (minor(version), ours)
-        && (major != our_major || m.abs_diff(our_m) > 1)
+    // The server version the pinned qdrant-client speaks.
+    const OURS: (u64, u64) = (1, 18);
+    if let Some((major, m)) = minor(version)
+        && (major != OURS.0 || m.abs_diff(OURS.1) > 1)
     {
         tracing::warn!(
             "Qdrant server at {url} is version {version}; ragweave-qdrant is written against 1.18 \
@@ -299,11 +300,12 @@ impl ChunkStore for QdrantStore {
             self.inner.dense.as_ref().map(|d| d.dimension),
             "this collection holds no dense vectors; connect with QdrantOptions::dense",
         )?;
-        let chunks = last_copies(chunks);
-        for batch in chunks.chunks(self.inner.batch_size) {
-            let points: Vec<_> = batch
-                .iter()
-                .map(|c| point(c.clone(), &self.inner.bm25))
+        let mut chunks = last_copies(chunks).into_iter().peekable();
+        while chunks.peek().is_some() {
+            let points: Vec<_> = chunks
+                .by_ref()
+                .take(self.inner.batch_size)
+                .map(|c| point(c, &self.inner.bm25))
                 .collect();
             let request = UpsertPoints {
                 collection_name: self.inner.collection.clone(),

@@ -66,13 +66,7 @@ fn component_source(e: &Error) -> Option<&QdrantError> {
 
 #[tokio::test]
 async fn a_server_that_is_down_is_named_at_once() {
-    // A port nothing listens on: bind, note it, drop.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let url = format!("http://127.0.0.1:{port}");
+    let url = standin::unused_url();
     let started = Instant::now();
     let e = QdrantStore::connect(QdrantOptions::new(&url, "docs"))
         .await

@@ -433,6 +433,13 @@ impl Points for Service {
     }
 }
 
+/// A gRPC URL on a loopback port nothing listens on (bound, noted, released): a server
+/// that is down.
+pub fn unused_url() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    format!("http://{}", listener.local_addr().unwrap())
+}
+
 /// A running stand-in on a loopback port.
 pub struct StandIn {
     pub state: Arc<State>,
