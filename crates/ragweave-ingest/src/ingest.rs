@@ -10,7 +10,7 @@ use ragweave_core::{Chunk, ChunkStore, EmbedInput, EmbeddedChunk, Embedder, Resu
 
 use crate::chunker::Chunker;
 use crate::error::IngestError;
-use crate::loader::{Loader, SourceFile, list_files};
+use crate::loader::{LoadedDocument, Loader, SourceFile, list_files};
 
 /// What one ingestion run did.
 #[derive(Debug, Default)]
@@ -144,11 +144,7 @@ impl Ingestor {
         report.failed = listing.failed;
         // An entry that could not be listed may hold stored documents; keep every one.
         let listed_all = report.failed.is_empty();
-        let version = self
-            .embedder
-            .as_ref()
-            .map(|e| e.model_id().to_string())
-            .unwrap_or_default();
+        let version = self.version();
         let stored: HashSet<String> = self.store.document_ids().await?.into_iter().collect();
         let bar = self.bar();
         let mut batch = Batch::default();
@@ -174,36 +170,12 @@ impl Ingestor {
             for doc in docs {
                 report.documents += 1;
                 bar.inc(1);
-                let id = doc.document.id.clone();
-                if !seen.insert(id.clone()) {
+                if !seen.insert(doc.document.id.clone()) {
                     continue;
                 }
-                let chunks = self.chunker.chunk(&doc, &version);
-                let old: HashSet<String> = if stored.contains(&id) {
-                    self.store
-                        .document_chunk_ids(&id)
-                        .await?
-                        .into_iter()
-                        .collect()
-                } else {
-                    HashSet::new()
-                };
-                let new: HashSet<&str> = chunks.iter().map(|c| c.id.as_str()).collect();
-                if old.len() == new.len() && old.iter().all(|id| new.contains(id.as_str())) {
-                    report.unchanged += 1;
-                    continue;
-                }
-                if old.is_empty() {
-                    report.added += 1;
-                } else {
-                    report.updated += 1;
-                }
-                batch
-                    .stale
-                    .extend(old.iter().filter(|id| !new.contains(id.as_str())).cloned());
-                batch
-                    .chunks
-                    .extend(chunks.into_iter().filter(|c| !old.contains(&c.id)));
+                let stored = stored.contains(&doc.document.id);
+                self.stage(&doc, stored, &version, &mut batch, &mut report)
+                    .await?;
                 if batch.chunks.len() >= self.batch_size {
                     self.write(&mut batch, &mut report).await?;
                     bar.set_message(report.status(files.len()));
@@ -226,6 +198,80 @@ impl Ingestor {
         bar.finish_and_clear();
         report.elapsed = started.elapsed();
         Ok(report)
+    }
+
+    /// Ingests documents given in memory (an HTTP upload), as [`Ingestor::ingest`] does
+    /// files: unchanged documents cost nothing, changed ones are rewritten, a document id
+    /// given twice keeps its first text. Nothing is removed: a caller that wants a
+    /// document gone deletes it. `report.files` stays 0.
+    pub async fn ingest_documents(&self, docs: Vec<LoadedDocument>) -> Result<IngestReport> {
+        let started = Instant::now();
+        let mut report = IngestReport::default();
+        let version = self.version();
+        let mut batch = Batch::default();
+        let mut seen: HashSet<String> = HashSet::new();
+        for doc in docs {
+            report.documents += 1;
+            if !seen.insert(doc.document.id.clone()) {
+                continue;
+            }
+            self.stage(&doc, true, &version, &mut batch, &mut report)
+                .await?;
+            if batch.chunks.len() >= self.batch_size {
+                self.write(&mut batch, &mut report).await?;
+            }
+        }
+        self.write(&mut batch, &mut report).await?;
+        report.elapsed = started.elapsed();
+        Ok(report)
+    }
+
+    /// The chunk id version: the embedder's model id, so a new model rewrites every chunk.
+    fn version(&self) -> String {
+        self.embedder
+            .as_ref()
+            .map(|e| e.model_id().to_string())
+            .unwrap_or_default()
+    }
+
+    /// Diffs one document against what is stored and queues its new chunks and stale ids.
+    /// `maybe_stored` false skips asking the store (the caller knows it is new).
+    async fn stage(
+        &self,
+        doc: &LoadedDocument,
+        maybe_stored: bool,
+        version: &str,
+        batch: &mut Batch,
+        report: &mut IngestReport,
+    ) -> Result<()> {
+        let id = &doc.document.id;
+        let chunks = self.chunker.chunk(doc, version);
+        let old: HashSet<String> = if maybe_stored {
+            self.store
+                .document_chunk_ids(id)
+                .await?
+                .into_iter()
+                .collect()
+        } else {
+            HashSet::new()
+        };
+        let new: HashSet<&str> = chunks.iter().map(|c| c.id.as_str()).collect();
+        if old.len() == new.len() && old.iter().all(|id| new.contains(id.as_str())) {
+            report.unchanged += 1;
+            return Ok(());
+        }
+        if old.is_empty() {
+            report.added += 1;
+        } else {
+            report.updated += 1;
+        }
+        batch
+            .stale
+            .extend(old.iter().filter(|id| !new.contains(id.as_str())).cloned());
+        batch
+            .chunks
+            .extend(chunks.into_iter().filter(|c| !old.contains(&c.id)));
+        Ok(())
     }
 
     async fn write(&self, batch: &mut Batch, report: &mut IngestReport) -> Result<()> {

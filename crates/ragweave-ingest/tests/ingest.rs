@@ -314,3 +314,43 @@ async fn bad_files_are_typed_problems_and_lose_nothing_stored() {
             .any(|e| matches!(e, IngestError::Binary { path } if path.ends_with("big.txt")))
     );
 }
+
+fn uploaded(id: &str, text: &str) -> ragweave_ingest::loader::LoadedDocument {
+    ragweave_ingest::loader::LoadedDocument {
+        document: ragweave_core::Document::new(id, text),
+        markdown: false,
+    }
+}
+
+#[tokio::test]
+async fn documents_in_memory_are_diffed_like_files_and_never_removed() {
+    let store = counting();
+    let ingestor = Ingestor::new(store.clone()).batch_size(2);
+    let docs = vec![
+        uploaded("a", "Zinc deficiency impairs immunity."),
+        uploaded("b", "Vitamin D and bone density."),
+        uploaded("a", "A second copy of a is ignored."),
+    ];
+    let first = ingestor.ingest_documents(docs.clone()).await.unwrap();
+    assert_eq!((first.documents, first.added, first.files), (3, 2, 0));
+    assert_eq!(store.count().await.unwrap(), 2);
+    let writes = store.writes.load(Ordering::SeqCst);
+    let again = ingestor.ingest_documents(docs).await.unwrap();
+    assert_eq!(again.unchanged, 2, "{again:?}");
+    assert_eq!(store.writes.load(Ordering::SeqCst), writes);
+    // A changed text replaces its chunks; a document left out of the upload stays.
+    let changed = ingestor
+        .ingest_documents(vec![uploaded("a", "Zinc supports wound healing.")])
+        .await
+        .unwrap();
+    assert_eq!((changed.updated, changed.chunks_deleted), (1, 1));
+    let ids = store.document_ids().await.unwrap();
+    assert_eq!(ids.len(), 2, "{ids:?}");
+    let hits = store
+        .inner
+        .retrieve(&Query::new("wound healing"))
+        .await
+        .unwrap();
+    assert_eq!(hits[0].chunk.document_id, "a");
+    assert_eq!(store.count().await.unwrap(), 2);
+}

@@ -17,6 +17,7 @@ mod registry;
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -160,6 +161,17 @@ impl PipelineConfig {
 
     /// Builds every component and the pipeline; relative paths resolve against `base_dir`.
     pub async fn build(&self, registry: &Registry, base_dir: impl AsRef<Path>) -> Result<Pipeline> {
+        Ok(self.build_parts(registry, base_dir).await?.pipeline)
+    }
+
+    /// [`PipelineConfig::build`], also handing back the named embedders and generators and
+    /// the reranker, so a server can offer them beside the pipeline without loading a model
+    /// twice.
+    pub async fn build_parts(
+        &self,
+        registry: &Registry,
+        base_dir: impl AsRef<Path>,
+    ) -> Result<BuiltPipeline> {
         let mut ctx = BuildContext::new(base_dir.as_ref());
         for (name, spec) in &self.embedders {
             let e = registry
@@ -194,12 +206,13 @@ impl PipelineConfig {
         if let Some(spec) = &self.router {
             builder = builder.router(registry.build::<dyn Router>(spec, &ctx, "router").await?);
         }
+        let mut reranker = None;
         if let Some(spec) = &self.reranker {
-            builder = builder.reranker(
-                registry
-                    .build::<dyn Reranker>(spec, &ctx, "reranker")
-                    .await?,
-            );
+            let r = registry
+                .build::<dyn Reranker>(spec, &ctx, "reranker")
+                .await?;
+            reranker = Some(r.clone());
+            builder = builder.reranker(r);
         }
         if let Some(spec) = &self.arranger {
             builder = builder.arranger(
@@ -222,6 +235,35 @@ impl PipelineConfig {
         if let Some(n) = self.candidates {
             builder = builder.candidates(n);
         }
-        builder.build()
+        Ok(BuiltPipeline {
+            pipeline: builder.build()?,
+            embedders: ctx.take_embedders(),
+            generators: ctx.take_generators(),
+            reranker,
+        })
+    }
+}
+
+/// What [`PipelineConfig::build_parts`] built.
+#[derive(Clone)]
+pub struct BuiltPipeline {
+    /// The pipeline.
+    pub pipeline: Pipeline,
+    /// The `[embedders]`, by name.
+    pub embedders: BTreeMap<String, Arc<dyn Embedder>>,
+    /// The `[generators]`, by name.
+    pub generators: BTreeMap<String, Arc<dyn Generator>>,
+    /// The `reranker`, when there is one.
+    pub reranker: Option<Arc<dyn Reranker>>,
+}
+
+impl std::fmt::Debug for BuiltPipeline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BuiltPipeline")
+            .field("experts", &self.pipeline.experts())
+            .field("embedders", &self.embedders.keys().collect::<Vec<_>>())
+            .field("generators", &self.generators.keys().collect::<Vec<_>>())
+            .field("reranker", &self.reranker.is_some())
+            .finish()
     }
 }

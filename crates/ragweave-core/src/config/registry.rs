@@ -358,6 +358,14 @@ impl BuildContext {
         self.generators.insert(name, generator);
     }
 
+    pub(crate) fn take_embedders(&mut self) -> BTreeMap<String, Arc<dyn Embedder>> {
+        std::mem::take(&mut self.embedders)
+    }
+
+    pub(crate) fn take_generators(&mut self) -> BTreeMap<String, Arc<dyn Generator>> {
+        std::mem::take(&mut self.generators)
+    }
+
     /// Config path of the component being built, e.g. `experts.dense`.
     pub fn path(&self) -> &str {
         &self.path

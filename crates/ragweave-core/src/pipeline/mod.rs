@@ -38,15 +38,17 @@ pub struct AskRequest {
     pub query: Query,
     /// Conversation id for memory; `None` asks without memory.
     pub conversation: Option<String>,
+    /// Earlier turns the caller keeps itself (an OpenAI-style client sends the whole
+    /// conversation): they go to the generator after memory's and before the question.
+    pub history: Vec<ChatMessage>,
+    /// Sampling for this request in place of the pipeline's own.
+    pub sampling: Option<SamplingParams>,
 }
 
 impl AskRequest {
     /// A request for `text` with default options.
     pub fn new(text: impl Into<String>) -> Self {
-        Self {
-            query: Query::new(text),
-            conversation: None,
-        }
+        Query::new(text).into()
     }
 
     /// Number of hits to retrieve.
@@ -64,6 +66,18 @@ impl AskRequest {
     /// Asks within a conversation, so memory is loaded and saved.
     pub fn conversation(mut self, id: impl Into<String>) -> Self {
         self.conversation = Some(id.into());
+        self
+    }
+
+    /// Earlier turns of the conversation, oldest first.
+    pub fn history(mut self, messages: Vec<ChatMessage>) -> Self {
+        self.history = messages;
+        self
+    }
+
+    /// Samples this request's answer with `params` instead of the pipeline's.
+    pub fn sampling(mut self, params: SamplingParams) -> Self {
+        self.sampling = Some(params);
         self
     }
 }
@@ -85,6 +99,8 @@ impl From<Query> for AskRequest {
         AskRequest {
             query,
             conversation: None,
+            history: Vec::new(),
+            sampling: None,
         }
     }
 }
@@ -209,8 +225,11 @@ impl Pipeline {
     async fn prepare(&self, request: AskRequest) -> Result<Prepared> {
         let inner = &*self.inner;
         request.query.validate()?;
+        if let Some(params) = &request.sampling {
+            params.validate()?;
+        }
         let mut trace = Trace::default();
-        let history = match (&inner.memory, &request.conversation, &inner.generator) {
+        let mut history = match (&inner.memory, &request.conversation, &inner.generator) {
             (Some(memory), Some(conversation), Some(_)) => {
                 let span = tracing::info_span!("ragweave.memory.load");
                 Stage::new("memory:load", "memory", inner.timeouts.memory, span)
@@ -219,6 +238,7 @@ impl Pipeline {
             }
             _ => Vec::new(),
         };
+        history.extend(request.history);
         let question = request.query.text.clone();
         let query = self.transformed(request.query, &mut trace).await?;
         let hits = self.retrieve_ranked(&query, &mut trace).await?;
@@ -254,7 +274,7 @@ impl Pipeline {
             citations,
             request: Some(GenerateRequest {
                 messages,
-                params: inner.sampling.clone(),
+                params: request.sampling.unwrap_or_else(|| inner.sampling.clone()),
             }),
             trace,
         })
