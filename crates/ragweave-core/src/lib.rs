@@ -18,6 +18,7 @@ mod error;
 mod message;
 pub mod pipeline;
 mod query;
+mod retry;
 mod stop;
 pub mod traits;
 mod types;
@@ -42,6 +43,7 @@ pub use pipeline::{
     AskEvent, AskRequest, ExpertFailure, Pipeline, PipelineBuilder, PromptTemplate, StageTimeouts,
 };
 pub use query::{DEFAULT_TOP_K, Filter, Query, QueryVector};
+pub use retry::{RetryFailure, RetryPolicy, Retryable};
 pub use stop::{StopMatcher, StopStep};
 pub use traits::arranger::ContextArranger;
 pub use traits::embedder::{EmbedInput, Embedder, InputKind};

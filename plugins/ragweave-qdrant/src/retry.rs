@@ -1,109 +1,56 @@
-//! Retrying transient failures with exponential backoff.
+//! Core's retry policy applied to this plugin's errors.
 
 use std::future::Future;
-use std::time::Duration;
+
+pub use ragweave_core::RetryPolicy;
+use ragweave_core::{RetryFailure, Retryable};
 
 use crate::error::QdrantError;
 
-/// How transient failures ([`QdrantError::is_transient`]) are retried: up to `attempts`
-/// tries in all, sleeping `initial_backoff`, then twice that, ... up to `max_backoff`
-/// between them, each sleep with up to a quarter added at random so that many clients do
-/// not retry in step, and never shorter than a server's `retry-after`. Permanent failures
-/// return at once.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RetryPolicy {
-    /// Tries in all, the first included (1 = no retries).
-    pub attempts: u32,
-    /// The first sleep.
-    pub initial_backoff: Duration,
-    /// The longest sleep.
-    pub max_backoff: Duration,
-}
+impl Retryable for QdrantError {
+    fn is_transient(&self) -> bool {
+        QdrantError::is_transient(self)
+    }
 
-impl Default for RetryPolicy {
-    /// 10 attempts from 100 ms up to 5 s: about 20 s of patience, enough for a server
-    /// restart.
-    fn default() -> Self {
-        Self {
-            attempts: 10,
-            initial_backoff: Duration::from_millis(100),
-            max_backoff: Duration::from_secs(5),
-        }
+    fn retry_after(&self) -> Option<std::time::Duration> {
+        QdrantError::retry_after(self)
     }
 }
 
-impl RetryPolicy {
-    /// No retries.
-    pub fn none() -> Self {
-        Self {
-            attempts: 1,
-            ..Self::default()
-        }
-    }
-
-    /// The sleep before try `n + 1` (n from 1), without jitter.
-    fn backoff(&self, n: u32) -> Duration {
-        let factor = 2u32.saturating_pow(n.saturating_sub(1));
-        self.initial_backoff
-            .saturating_mul(factor)
-            .min(self.max_backoff)
-    }
-
-    /// Runs `op` until it succeeds, fails permanently, or the attempts are spent.
-    pub(crate) async fn run<T, F, Fut>(
-        &self,
-        url: &str,
-        operation: &'static str,
-        mut op: F,
-    ) -> Result<T, QdrantError>
-    where
-        F: FnMut() -> Fut,
-        Fut: Future<Output = Result<T, QdrantError>>,
-    {
-        let attempts = self.attempts.max(1);
-        let mut n = 0;
-        loop {
-            n += 1;
-            match op().await {
-                Ok(v) => return Ok(v),
-                Err(e) if !e.is_transient() => return Err(e),
-                Err(e) if n >= attempts => {
-                    return Err(if attempts == 1 {
-                        e
-                    } else {
-                        QdrantError::GaveUp {
-                            url: url.into(),
-                            operation,
-                            attempts: n,
-                            last: Box::new(e),
-                        }
-                    });
-                }
-                Err(e) => {
-                    // A server that says how long to wait is believed.
-                    let sleep = jitter(self.backoff(n)).max(e.retry_after().unwrap_or_default());
-                    tracing::warn!(%e, attempt = n, ?sleep, "Qdrant {operation}: retrying");
-                    tokio::time::sleep(sleep).await;
+/// Runs `op` under `policy`; a transient failure that outlasted the attempts is
+/// [`QdrantError::GaveUp`], naming the server and the operation.
+pub(crate) async fn run<T, F, Fut>(
+    policy: &RetryPolicy,
+    url: &str,
+    operation: &'static str,
+    op: F,
+) -> Result<T, QdrantError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, QdrantError>>,
+{
+    policy
+        .run(op)
+        .await
+        .map_err(|RetryFailure { last, attempts }| {
+            if attempts == 1 || !last.is_transient() {
+                last
+            } else {
+                QdrantError::GaveUp {
+                    url: url.into(),
+                    operation,
+                    attempts,
+                    last: Box::new(last),
                 }
             }
-        }
-    }
-}
-
-/// `d` plus up to a quarter of it, from the clock's nanoseconds (no RNG dependency needed
-/// for spreading retries).
-fn jitter(d: Duration) -> Duration {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|t| t.subsec_nanos())
-        .unwrap_or(0);
-    d + d.mul_f64(f64::from(nanos % 1000) / 4000.0)
+        })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::sync::atomic::{AtomicU32, Ordering};
+    use std::time::Duration;
 
     fn policy(attempts: u32) -> RetryPolicy {
         RetryPolicy {
@@ -113,56 +60,24 @@ mod tests {
         }
     }
 
-    fn down() -> QdrantError {
-        QdrantError::Unreachable {
-            url: "u".into(),
-            reason: "refused".into(),
-        }
-    }
-
-    #[test]
-    fn backoff_doubles_up_to_the_cap() {
-        let p = RetryPolicy::default();
-        assert_eq!(p.backoff(1), Duration::from_millis(100));
-        assert_eq!(p.backoff(2), Duration::from_millis(200));
-        assert_eq!(p.backoff(7), Duration::from_secs(5));
-        assert_eq!(p.backoff(40), Duration::from_secs(5));
-    }
-
-    #[tokio::test]
-    async fn transient_failures_are_retried_until_success() {
-        let tries = AtomicU32::new(0);
-        let r = policy(5)
-            .run("u", "upsert", || async {
-                match tries.fetch_add(1, Ordering::SeqCst) {
-                    0..=2 => Err(down()),
-                    _ => Ok(7),
-                }
-            })
-            .await;
-        assert_eq!(r.unwrap(), 7);
-        assert_eq!(tries.load(Ordering::SeqCst), 4);
-    }
-
     #[tokio::test]
     async fn a_servers_retry_after_is_waited_out() {
         let tries = AtomicU32::new(0);
         let started = std::time::Instant::now();
-        let r = policy(3)
-            .run("u", "upsert", || async {
-                if tries.fetch_add(1, Ordering::SeqCst) == 0 {
-                    return Err(QdrantError::Server {
-                        url: "u".into(),
-                        collection: "c".into(),
-                        operation: "upsert",
-                        code: tonic::Code::ResourceExhausted,
-                        message: "rate limited".into(),
-                        retry_after: Some(Duration::from_millis(150)),
-                    });
-                }
-                Ok(())
-            })
-            .await;
+        let r = run(&policy(3), "u", "upsert", || async {
+            if tries.fetch_add(1, Ordering::SeqCst) == 0 {
+                return Err(QdrantError::Server {
+                    url: "u".into(),
+                    collection: "c".into(),
+                    operation: "upsert",
+                    code: tonic::Code::ResourceExhausted,
+                    message: "rate limited".into(),
+                    retry_after: Some(Duration::from_millis(150)),
+                });
+            }
+            Ok(())
+        })
+        .await;
         assert!(r.is_ok());
         assert!(
             started.elapsed() >= Duration::from_millis(150),
@@ -173,25 +88,26 @@ mod tests {
     #[tokio::test]
     async fn permanent_failures_are_not_retried_and_attempts_run_out() {
         let tries = AtomicU32::new(0);
-        let r: Result<(), _> = policy(5)
-            .run("u", "upsert", || async {
-                tries.fetch_add(1, Ordering::SeqCst);
-                Err(QdrantError::Unauthorized {
-                    url: "u".into(),
-                    reason: "bad key".into(),
-                })
+        let r: Result<(), _> = run(&policy(5), "u", "upsert", || async {
+            tries.fetch_add(1, Ordering::SeqCst);
+            Err(QdrantError::Unauthorized {
+                url: "u".into(),
+                reason: "bad key".into(),
             })
-            .await;
+        })
+        .await;
         assert!(matches!(r, Err(QdrantError::Unauthorized { .. })));
         assert_eq!(tries.load(Ordering::SeqCst), 1);
 
         let tries = AtomicU32::new(0);
-        let r: Result<(), _> = policy(3)
-            .run("u", "upsert", || async {
-                tries.fetch_add(1, Ordering::SeqCst);
-                Err(down())
+        let r: Result<(), _> = run(&policy(3), "u", "upsert", || async {
+            tries.fetch_add(1, Ordering::SeqCst);
+            Err(QdrantError::Unreachable {
+                url: "u".into(),
+                reason: "refused".into(),
             })
-            .await;
+        })
+        .await;
         assert!(
             matches!(r, Err(QdrantError::GaveUp { attempts: 3, .. })),
             "{r:?}"

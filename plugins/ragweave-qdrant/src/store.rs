@@ -159,17 +159,15 @@ impl QdrantStore {
         Fut: std::future::Future<Output = std::result::Result<T, qdrant_client::QdrantError>>,
     {
         let inner = &self.inner;
-        inner
-            .retry
-            .run(&inner.url, operation, || {
-                let fut = f(inner.client.clone());
-                async move {
-                    fut.await.map_err(|e| {
-                        QdrantError::from_client(&inner.url, &inner.collection, operation, e)
-                    })
-                }
-            })
-            .await
+        crate::retry::run(&inner.retry, &inner.url, operation, || {
+            let fut = f(inner.client.clone());
+            async move {
+                fut.await.map_err(|e| {
+                    QdrantError::from_client(&inner.url, &inner.collection, operation, e)
+                })
+            }
+        })
+        .await
     }
 
     fn doc_filter(document_id: &str) -> Filter {
