@@ -119,6 +119,11 @@ impl Ingestor {
         self
     }
 
+    /// The store written to.
+    pub fn store(&self) -> &Arc<dyn ChunkStore> {
+        &self.store
+    }
+
     /// Chunks per embed-and-upsert batch (at least 1).
     pub fn batch_size(mut self, batch_size: usize) -> Self {
         self.batch_size = batch_size.max(1);

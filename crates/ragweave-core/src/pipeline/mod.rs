@@ -186,6 +186,11 @@ impl Pipeline {
         self.inner.generator.is_some()
     }
 
+    /// The sampling answers use unless a request brings its own.
+    pub fn sampling(&self) -> &SamplingParams {
+        &self.inner.sampling
+    }
+
     /// Runs the pipeline and returns the answer.
     pub async fn ask(&self, request: impl Into<AskRequest>) -> Result<Answer> {
         let mut prep = self.prepare(request.into()).await?;

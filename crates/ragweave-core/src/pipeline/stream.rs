@@ -26,7 +26,7 @@ pub enum AskEvent {
 }
 
 enum State {
-    Start(Pipeline, AskRequest),
+    Start(Pipeline, Box<AskRequest>),
     Generate(Pipeline, Box<Prepared>),
     Streaming {
         pipeline: Pipeline,
@@ -47,13 +47,13 @@ impl Pipeline {
         &self,
         request: impl Into<AskRequest>,
     ) -> BoxStream<'static, Result<AskEvent>> {
-        let start = State::Start(self.clone(), request.into());
+        let start = State::Start(self.clone(), Box::new(request.into()));
         futures::stream::unfold(start, |mut state| async move {
             loop {
                 match state {
                     State::End => return None,
                     State::Start(pipeline, request) => {
-                        return Some(match pipeline.prepare(request).await {
+                        return Some(match pipeline.prepare(*request).await {
                             Ok(prep) => (
                                 Ok(AskEvent::Hits(prep.hits.clone())),
                                 State::Generate(pipeline, Box::new(prep)),

@@ -1,0 +1,102 @@
+//! The routes, and the layers each group passes through.
+
+mod chat;
+mod embeddings;
+mod ingest;
+mod rerank;
+mod retrieve;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::from_fn_with_state;
+use axum::response::{IntoResponse, Json, Response};
+use axum::routing::{get, post};
+
+use crate::api::{Health, ModelList, ModelOut};
+use crate::edges;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Every route: the API behind auth and the concurrency limit, `/metrics` behind auth only
+/// (a scrape must not be refused under load), `/healthz` and `/openapi.json` open; all
+/// counted in the metrics.
+pub(crate) fn router(state: Arc<AppState>) -> Router {
+    let limited = Router::new()
+        .route("/v1/chat/completions", post(chat::complete))
+        .route("/v1/embeddings", post(embeddings::embed))
+        .route("/v1/rerank", post(rerank::rerank))
+        .route("/v1/retrieve", post(retrieve::retrieve))
+        .route("/v1/ingest", post(ingest::ingest))
+        .route("/v1/models", get(models))
+        .route_layer(from_fn_with_state(state.clone(), edges::limit));
+    let authorized = limited
+        .route("/metrics", get(metrics))
+        .route_layer(from_fn_with_state(state.clone(), edges::authorize));
+    let open = Router::new()
+        .route("/healthz", get(healthz))
+        .route("/openapi.json", get(openapi));
+    authorized
+        .merge(open)
+        .route_layer(from_fn_with_state(state.clone(), edges::observe))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(state.options.max_body_bytes))
+        .with_state(state)
+}
+
+async fn models(State(state): State<Arc<AppState>>) -> Json<ModelList> {
+    let s = &state.served;
+    let model = |id: &str, kind| ModelOut {
+        id: id.to_string(),
+        object: "model",
+        created: 0,
+        owned_by: "ragweave",
+        kind,
+    };
+    let mut data = Vec::new();
+    if s.pipeline.has_generator() {
+        data.push(model(&state.options.model, "rag"));
+    }
+    data.extend(s.generators.keys().map(|n| model(n, "generator")));
+    data.extend(s.embedders.keys().map(|n| model(n, "embedder")));
+    data.extend(s.rerankers.keys().map(|n| model(n, "reranker")));
+    Json(ModelList {
+        object: "list",
+        data,
+    })
+}
+
+async fn healthz() -> Json<Health> {
+    Json(Health { status: "ok" })
+}
+
+async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
+        .into_response()
+}
+
+async fn openapi() -> Json<serde_json::Value> {
+    Json(crate::openapi::document())
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "no_route",
+        "no such route; GET /openapi.json lists them",
+    )
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this route does not take that method; GET /openapi.json lists them",
+    )
+}

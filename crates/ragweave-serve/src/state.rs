@@ -1,0 +1,54 @@
+//! What the handlers share.
+
+use std::sync::Arc;
+
+use tokio::sync::{Mutex, Semaphore};
+
+use crate::error::ApiError;
+use crate::metrics::Metrics;
+use crate::served::{ServeOptions, Served};
+
+pub(crate) struct AppState {
+    pub served: Served,
+    pub options: ServeOptions,
+    pub metrics: Arc<Metrics>,
+    pub permits: Arc<Semaphore>,
+    /// One ingest at a time: two uploads of one document must not both keep their chunks.
+    pub ingesting: Mutex<()>,
+}
+
+impl AppState {
+    pub(crate) fn new(served: Served, options: ServeOptions, metrics: Arc<Metrics>) -> Self {
+        Self {
+            permits: Arc::new(Semaphore::new(options.max_concurrency.max(1))),
+            served,
+            options,
+            metrics,
+            ingesting: Mutex::new(()),
+        }
+    }
+
+    /// Every model name requests can use, for `GET /v1/models` and unknown-model errors.
+    pub(crate) fn model_names(&self) -> Vec<String> {
+        let s = &self.served;
+        let mut names = Vec::new();
+        if s.pipeline.has_generator() {
+            names.push(self.options.model.clone());
+        }
+        names.extend(s.generators.keys().cloned());
+        names.extend(s.embedders.keys().cloned());
+        names.extend(s.rerankers.keys().cloned());
+        names
+    }
+
+    pub(crate) fn unknown_model(&self, model: &str) -> ApiError {
+        let mut e = ApiError::unknown_model(model, &self.model_names());
+        if model == self.options.model && !self.served.pipeline.has_generator() {
+            e.message = format!(
+                "model `{model}` needs a generator and this pipeline has none; \
+                 POST /v1/retrieve returns its passages"
+            );
+        }
+        e
+    }
+}
