@@ -57,7 +57,9 @@ pub use traits::retriever::Retriever;
 pub use traits::router::{Route, Router};
 pub use traits::store::{ChunkStore, check_batch};
 pub use traits::token_counter::{ApproxTokenCounter, TokenCounter};
-pub use types::{Chunk, Document, EmbeddedChunk, Hit, Metadata, sort_hits};
+pub use types::{
+    Chunk, Document, EmbeddedChunk, Hit, Metadata, sort_hits, sort_hits_by_id_on_ties,
+};
 
 /// Re-exported so plugins implement the traits with the same macro version.
 pub use async_trait::async_trait;

@@ -100,6 +100,19 @@ impl Hit {
     }
 }
 
+/// Sorts hits best first, equal scores by chunk id: for engines that return ties in no
+/// fixed order (Qdrant's fusion), so the same query gives the same list, and the same prompt,
+/// every time. NaN scores sort last.
+pub fn sort_hits_by_id_on_ties(hits: &mut [Hit]) {
+    hits.sort_by(|a, b| match (a.score.is_nan(), b.score.is_nan()) {
+        (false, false) => b
+            .score
+            .total_cmp(&a.score)
+            .then_with(|| a.chunk.id.cmp(&b.chunk.id)),
+        (a_nan, b_nan) => a_nan.cmp(&b_nan),
+    });
+}
+
 /// Sorts hits best first; NaN scores sort last, ties keep their order.
 pub fn sort_hits(hits: &mut [Hit]) {
     hits.sort_by(|a, b| match (a.score.is_nan(), b.score.is_nan()) {
@@ -119,5 +132,27 @@ mod tests {
         sort_hits(&mut hits);
         let ids: Vec<_> = hits.iter().map(|h| h.chunk.id.as_str()).collect();
         assert_eq!(ids, ["b", "c", "a", "n"]);
+    }
+
+    #[test]
+    fn ties_break_by_chunk_id_whatever_the_input_order() {
+        let hit = |id: &str, score: f32| Hit::new(Chunk::new(id, "d", "t"), score, "r");
+        let mut one = vec![
+            hit("z", 0.5),
+            hit("a", f32::NAN),
+            hit("m", 0.5),
+            hit("b", 0.9),
+        ];
+        let mut two = vec![
+            hit("m", 0.5),
+            hit("b", 0.9),
+            hit("a", f32::NAN),
+            hit("z", 0.5),
+        ];
+        sort_hits_by_id_on_ties(&mut one);
+        sort_hits_by_id_on_ties(&mut two);
+        let ids = |h: &[Hit]| h.iter().map(|h| h.chunk.id.clone()).collect::<Vec<_>>();
+        assert_eq!(ids(&one), ["b", "m", "z", "a"]);
+        assert_eq!(ids(&one), ids(&two));
     }
 }

@@ -8,7 +8,7 @@ use qdrant_edge::{
     VectorInternal, WithPayloadInterface, WithVector,
 };
 use ragweave_core::algorithms::rrf::{RankedList, Rrf};
-use ragweave_core::{Embedder, Error, Hit, Query, Result, Retriever};
+use ragweave_core::{Embedder, Error, Hit, Query, Result, Retriever, sort_hits_by_id_on_ties};
 
 use crate::filter::to_qdrant;
 use crate::store::{EdgeStore, Inner};
@@ -123,13 +123,15 @@ fn search(
 }
 
 fn hits(points: Vec<ScoredPoint>, name: &str) -> Result<Vec<Hit>> {
-    points
+    let mut hits = points
         .into_iter()
         .map(|p| {
             let chunk = chunk_from_payload(p.payload.as_ref().map(|p| &p.0))?;
             Ok(Hit::new(chunk, p.score, name))
         })
-        .collect()
+        .collect::<Result<Vec<_>>>()?;
+    sort_hits_by_id_on_ties(&mut hits);
+    Ok(hits)
 }
 
 #[async_trait]

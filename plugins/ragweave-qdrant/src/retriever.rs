@@ -7,7 +7,7 @@ use qdrant_client::qdrant::{
     Filter, PrefetchQuery, Query as QQuery, QueryPoints, Rrf as QRrf, VectorInput,
 };
 use ragweave_core::algorithms::rrf::{RankedList, Rrf};
-use ragweave_core::{Embedder, Hit, Query, Result, Retriever};
+use ragweave_core::{Embedder, Hit, Query, Result, Retriever, sort_hits_by_id_on_ties};
 use ragweave_qdrant_layout::{
     DENSE_VECTOR, HybridFusion, SPARSE_VECTOR, SearchMode, check_embedder, dense_query_vector,
 };
@@ -105,7 +105,9 @@ impl QdrantRetriever {
                 async move { c.query(r).await }
             })
             .await?;
-        hits(found.result, label)
+        let mut hits = hits(found.result, label)?;
+        sort_hits_by_id_on_ties(&mut hits);
+        Ok(hits)
     }
 
     fn request(&self) -> QueryPoints {
