@@ -11,6 +11,7 @@ mod eval;
 mod fit;
 mod ingest;
 mod migrate;
+mod serve;
 mod store;
 
 /// ragweave: plugin-based RAG orchestration.
@@ -44,8 +45,9 @@ enum Command {
     /// Copy an embedded store into a Qdrant server or cluster collection; resumable,
     /// verified by count.
     Migrate(migrate::MigrateArgs),
-    /// Serve a pipeline over HTTP (not in this build yet).
-    Serve,
+    /// Serve a pipeline over HTTP: OpenAI-compatible chat with citations, embeddings,
+    /// rerank, retrieve, ingest, metrics, OpenAPI.
+    Serve(serve::ServeArgs),
 }
 
 fn main() -> ExitCode {
@@ -77,13 +79,7 @@ fn main() -> ExitCode {
         Command::Eval(args) => block_on(eval::run(args)),
         Command::FitPilots(args) => block_on(fit::run(args)),
         Command::Migrate(args) => block_on(migrate::run(args)),
-        Command::Serve => {
-            eprintln!(
-                "error: this subcommand is not in this build of ragweave yet; \
-                 `schema` and `validate` are"
-            );
-            ExitCode::from(2)
-        }
+        Command::Serve(args) => block_on(serve::run(args)),
     }
 }
 

@@ -35,6 +35,9 @@ pub use ragweave_llama_cpp as llama_cpp;
 /// Generators and embedders on mistral.rs (feature `mistralrs`).
 #[cfg(feature = "mistralrs")]
 pub use ragweave_mistralrs as mistralrs;
+/// Generators, embedders and rerankers over OpenAI-compatible HTTP (feature `openai`).
+#[cfg(feature = "openai")]
+pub use ragweave_openai as openai;
 /// Copying an embedded store into a Qdrant collection (feature `qdrant`).
 #[cfg(feature = "qdrant")]
 pub mod migrate;
@@ -44,6 +47,9 @@ pub use ragweave_qdrant as qdrant;
 /// The embedded default store on Qdrant Edge (feature `qdrant-edge`).
 #[cfg(feature = "qdrant-edge")]
 pub use ragweave_qdrant_edge as qdrant_edge;
+/// A pipeline over HTTP (feature `serve`).
+#[cfg(feature = "serve")]
+pub use ragweave_serve as serve;
 
 /// A registry with ragweave-core's components and those of every enabled plugin feature.
 pub fn registry() -> config::Registry {
@@ -59,6 +65,8 @@ pub fn registry() -> config::Registry {
     ragweave_llama_cpp::register(&mut registry);
     #[cfg(feature = "mistralrs")]
     ragweave_mistralrs::register(&mut registry);
+    #[cfg(feature = "openai")]
+    ragweave_openai::register(&mut registry);
     registry
 }
 
