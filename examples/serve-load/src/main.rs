@@ -6,8 +6,8 @@
 //! the server add.
 //!
 //! ```text
-//! cargo bench -p ragweave-serve --bench serve_load
-//! LOAD_REQUESTS=20000 LOAD_CONCURRENCY=128 cargo bench -p ragweave-serve --bench serve_load
+//! cargo run --release -p serve-load
+//! LOAD_REQUESTS=20000 LOAD_CONCURRENCY=128 cargo run --release -p serve-load
 //! ```
 
 use std::io::{BufRead, BufReader, Write};
