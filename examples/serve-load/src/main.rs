@@ -160,9 +160,14 @@ where
 
 mod ordered {
     /// Milliseconds, sortable.
-    #[derive(Clone, Copy, PartialEq, PartialOrd)]
+    #[derive(Clone, Copy, PartialEq)]
     pub struct Ms(pub f64);
     impl Eq for Ms {}
+    impl PartialOrd for Ms {
+        fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+            Some(self.cmp(other))
+        }
+    }
     impl Ord for Ms {
         fn cmp(&self, other: &Self) -> std::cmp::Ordering {
             self.0.total_cmp(&other.0)
