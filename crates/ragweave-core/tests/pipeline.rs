@@ -444,3 +444,60 @@ async fn bad_routes_are_errors_and_repeated_experts_run_once() {
         "fused as if a had been named once"
     );
 }
+
+/// Replies with its sampling's max_tokens, so a test can see which sampling it was given.
+struct SamplingEcho;
+
+#[async_trait]
+impl Generator for SamplingEcho {
+    async fn stream(&self, request: &GenerateRequest) -> Result<TokenStream> {
+        request.params.validate()?;
+        let text = format!("max_tokens={}", request.params.max_tokens);
+        Ok(futures::stream::iter(vec![Ok(text)]).boxed())
+    }
+}
+
+#[tokio::test]
+async fn a_request_brings_its_own_history_and_sampling() {
+    let p = Pipeline::builder()
+        .expert("a", Arc::new(StaticRetriever::ids("a", &["d1"])))
+        .generator(Arc::new(EchoGenerator))
+        .build()
+        .unwrap();
+    let history = vec![
+        ragweave_core::ChatMessage::user("earlier question"),
+        ragweave_core::ChatMessage::assistant("earlier answer"),
+    ];
+    let answer = p
+        .ask(AskRequest::new("now what?").history(history))
+        .await
+        .unwrap();
+    let earlier = answer.text.find("<User>earlier question").unwrap();
+    let reply = answer.text.find("<Assistant>earlier answer").unwrap();
+    let now = answer.text.rfind("now what?").unwrap();
+    assert!(earlier < reply && reply < now, "{}", answer.text);
+
+    let p = Pipeline::builder()
+        .expert("a", Arc::new(StaticRetriever::ids("a", &["d1"])))
+        .generator(Arc::new(SamplingEcho))
+        .build()
+        .unwrap();
+    assert_eq!(
+        p.ask("q").await.unwrap().text,
+        format!("max_tokens={}", p.sampling().max_tokens)
+    );
+    let mut params = p.sampling().clone();
+    params.max_tokens = 7;
+    let answer = p
+        .ask(AskRequest::new("q").sampling(params.clone()))
+        .await
+        .unwrap();
+    assert_eq!(answer.text, "max_tokens=7");
+    // Invalid sampling is refused before any stage runs.
+    params.max_tokens = 0;
+    let err = p
+        .ask(AskRequest::new("q").sampling(params))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidInput { .. }), "{err}");
+}
