@@ -74,6 +74,18 @@ pub struct RetryFailure<E> {
     pub attempts: u32,
 }
 
+impl<E: Retryable> RetryFailure<E> {
+    /// The error to report: the last one as it is when it was permanent or when no retry was
+    /// allowed, else what `gave_up` makes of it and the number of tries.
+    pub fn into_error(self, gave_up: impl FnOnce(E, u32) -> E) -> E {
+        if self.attempts == 1 || !self.last.is_transient() {
+            self.last
+        } else {
+            gave_up(self.last, self.attempts)
+        }
+    }
+}
+
 impl RetryPolicy {
     /// No retries.
     pub fn none() -> Self {

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use ragweave_core::{RetryFailure, RetryPolicy};
+use ragweave_core::RetryPolicy;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -101,20 +101,13 @@ impl Client {
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, OpenAiError>>,
     {
-        self.retry
-            .run(op)
-            .await
-            .map_err(|RetryFailure { last, attempts }| {
-                if attempts == 1 || !last.is_transient() {
-                    last
-                } else {
-                    OpenAiError::GaveUp {
-                        url: url.to_string(),
-                        attempts,
-                        last: Box::new(last),
-                    }
-                }
+        self.retry.run(op).await.map_err(|failure| {
+            failure.into_error(|last, attempts| OpenAiError::GaveUp {
+                url: url.to_string(),
+                attempts,
+                last: Box::new(last),
             })
+        })
     }
 
     async fn send<B: Serialize>(

@@ -3,7 +3,7 @@
 use std::future::Future;
 
 pub use ragweave_core::RetryPolicy;
-use ragweave_core::{RetryFailure, Retryable};
+use ragweave_core::Retryable;
 
 use crate::error::QdrantError;
 
@@ -29,21 +29,14 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, QdrantError>>,
 {
-    policy
-        .run(op)
-        .await
-        .map_err(|RetryFailure { last, attempts }| {
-            if attempts == 1 || !last.is_transient() {
-                last
-            } else {
-                QdrantError::GaveUp {
-                    url: url.into(),
-                    operation,
-                    attempts,
-                    last: Box::new(last),
-                }
-            }
+    policy.run(op).await.map_err(|failure| {
+        failure.into_error(|last, attempts| QdrantError::GaveUp {
+            url: url.into(),
+            operation,
+            attempts,
+            last: Box::new(last),
         })
+    })
 }
 
 #[cfg(test)]
