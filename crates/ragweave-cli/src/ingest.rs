@@ -66,14 +66,7 @@ pub async fn run(args: IngestArgs) -> Result<ExitCode> {
     };
     let (store, embedder) =
         open_for_ingest(&loaded, &registry, args.store.as_deref(), avg_len).await?;
-    let max_tokens = embedder
-        .as_ref()
-        .and_then(|e| e.max_input_tokens())
-        .map_or(args.max_tokens, |m| m.min(args.max_tokens));
-    let chunker = match embedder.as_ref().and_then(|e| e.token_counter()) {
-        Some(counter) => Chunker::with_counter(max_tokens, args.overlap, counter)?,
-        None => Chunker::new(max_tokens, args.overlap)?,
-    };
+    let chunker = Chunker::for_embedder(embedder.as_deref(), args.max_tokens, args.overlap)?;
     let mut ingestor = Ingestor::new(Arc::new(store.clone()))
         .chunker(chunker)
         .loader(loader)

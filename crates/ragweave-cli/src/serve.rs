@@ -81,13 +81,9 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode> {
         format!("no auth (set ${} to require a token)", args.token_env)
     };
     let models: Vec<String> = served
-        .pipeline
-        .has_generator()
-        .then(|| options.model.clone())
+        .models(&options.model)
         .into_iter()
-        .chain(served.generators.keys().cloned())
-        .chain(served.embedders.keys().cloned())
-        .chain(served.rerankers.keys().cloned())
+        .map(|(name, _)| name)
         .collect();
     let ingest = if served.ingestor.is_some() {
         "on"
@@ -146,15 +142,11 @@ fn ingestor(loaded: &LoadedConfig, served: &Served) -> Result<Option<Arc<Ingesto
             ..EdgeStoreOptions::default()
         },
     )?;
-    let mut ingestor = Ingestor::new(Arc::new(store));
+    // What `ragweave ingest` does by default: 256-token chunks, 32 of overlap.
+    let chunker = Chunker::for_embedder(embedder.as_deref(), 256, 32)?;
+    let mut ingestor = Ingestor::new(Arc::new(store)).chunker(chunker);
     if let Some(e) = embedder {
-        let max_tokens = e.max_input_tokens().map_or(256, |m| m.min(256));
-        ingestor = match e.token_counter() {
-            Some(counter) => ingestor
-                .embedder(e)
-                .chunker(Chunker::with_counter(max_tokens, 32, counter)?),
-            None => ingestor.embedder(e),
-        };
+        ingestor = ingestor.embedder(e);
     }
     Ok(Some(Arc::new(ingestor)))
 }

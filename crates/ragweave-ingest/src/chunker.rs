@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use ragweave_core::{ApproxTokenCounter, Chunk, Error, Result, TokenCounter};
+use ragweave_core::{ApproxTokenCounter, Chunk, Embedder, Error, Result, TokenCounter};
 use sha2::{Digest, Sha256};
 use text_splitter::{ChunkConfig, ChunkSizer, MarkdownSplitter, TextSplitter};
 
@@ -83,6 +83,22 @@ impl Chunker {
             max_tokens,
             overlap,
         })
+    }
+
+    /// A chunker for `embedder`'s input: chunks of at most `max_tokens` (or fewer, when the
+    /// model reads fewer), counted with its tokenizer when it has one, else estimated.
+    pub fn for_embedder(
+        embedder: Option<&dyn Embedder>,
+        max_tokens: usize,
+        overlap: usize,
+    ) -> Result<Self> {
+        let max_tokens = embedder
+            .and_then(|e| e.max_input_tokens())
+            .map_or(max_tokens, |m| m.min(max_tokens));
+        match embedder.and_then(|e| e.token_counter()) {
+            Some(counter) => Self::with_counter(max_tokens, overlap, counter),
+            None => Self::new(max_tokens, overlap),
+        }
     }
 
     /// Chunks one document. Each chunk's id is a UUID made from the SHA-256 of the

@@ -33,6 +33,19 @@ impl Served {
             ingestor: None,
         }
     }
+
+    /// Every model name requests can use, with its kind (`rag`, `generator`, `embedder`,
+    /// `reranker`); the pipeline is `rag_model`, and only when it has a generator.
+    pub fn models(&self, rag_model: &str) -> Vec<(String, &'static str)> {
+        let mut models: Vec<(String, &'static str)> = Vec::new();
+        if self.pipeline.has_generator() {
+            models.push((rag_model.to_string(), "rag"));
+        }
+        models.extend(self.generators.keys().map(|n| (n.clone(), "generator")));
+        models.extend(self.embedders.keys().map(|n| (n.clone(), "embedder")));
+        models.extend(self.rerankers.keys().map(|n| (n.clone(), "reranker")));
+        models
+    }
 }
 
 /// How a server behaves at its edges.

@@ -30,15 +30,8 @@ impl AppState {
 
     /// Every model name requests can use, for `GET /v1/models` and unknown-model errors.
     pub(crate) fn model_names(&self) -> Vec<String> {
-        let s = &self.served;
-        let mut names = Vec::new();
-        if s.pipeline.has_generator() {
-            names.push(self.options.model.clone());
-        }
-        names.extend(s.generators.keys().cloned());
-        names.extend(s.embedders.keys().cloned());
-        names.extend(s.rerankers.keys().cloned());
-        names
+        let models = self.served.models(&self.options.model);
+        models.into_iter().map(|(name, _)| name).collect()
     }
 
     pub(crate) fn unknown_model(&self, model: &str) -> ApiError {

@@ -95,6 +95,7 @@ impl Generator for OpenAiGenerator {
             Some("length") if !stopped => FinishReason::Length,
             _ => FinishReason::Stop,
         };
+        // A server that reports no usage leaves only an estimate: its words.
         let tokens = reply
             .usage
             .and_then(|u| u.completion_tokens)
@@ -227,8 +228,8 @@ impl Tokens {
                 url: self.url.clone(),
                 reason: format!("a streamed event is not JSON ({e}): {data:.200}"),
             })?;
-        if let Some(error) = value.get("error") {
-            let said = crate::client::ServerSaid::parse(error.to_string().as_bytes());
+        if value.get("error").is_some() {
+            let said = crate::client::ServerSaid::parse(data.as_bytes());
             return Err(OpenAiError::Status {
                 url: self.url.clone(),
                 status: 200,

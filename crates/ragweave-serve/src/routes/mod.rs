@@ -48,21 +48,18 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
 }
 
 async fn models(State(state): State<Arc<AppState>>) -> Json<ModelList> {
-    let s = &state.served;
-    let model = |id: &str, kind| ModelOut {
-        id: id.to_string(),
-        object: "model",
-        created: 0,
-        owned_by: "ragweave",
-        kind,
-    };
-    let mut data = Vec::new();
-    if s.pipeline.has_generator() {
-        data.push(model(&state.options.model, "rag"));
-    }
-    data.extend(s.generators.keys().map(|n| model(n, "generator")));
-    data.extend(s.embedders.keys().map(|n| model(n, "embedder")));
-    data.extend(s.rerankers.keys().map(|n| model(n, "reranker")));
+    let data = state
+        .served
+        .models(&state.options.model)
+        .into_iter()
+        .map(|(id, kind)| ModelOut {
+            id,
+            object: "model",
+            created: 0,
+            owned_by: "ragweave",
+            kind,
+        })
+        .collect();
     Json(ModelList {
         object: "list",
         data,
