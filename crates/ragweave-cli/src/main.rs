@@ -25,7 +25,11 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Print the JSON Schema of pipeline config files (every compiled-in component kind).
-    Schema,
+    Schema {
+        /// Print the config reference in Markdown instead (the docs' reference page).
+        #[arg(long)]
+        markdown: bool,
+    },
     /// Check a pipeline config file without loading any model.
     Validate {
         /// The config file (.toml or .json).
@@ -54,7 +58,11 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let registry = ragweave::registry();
     match cli.command {
-        Command::Schema => {
+        Command::Schema { markdown: true } => {
+            print!("{}", registry.reference_markdown());
+            ExitCode::SUCCESS
+        }
+        Command::Schema { markdown: false } => {
             let schema = registry.schema();
             println!(
                 "{}",

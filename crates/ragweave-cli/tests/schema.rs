@@ -69,3 +69,18 @@ fn validate_accepts_the_example_and_names_the_bad_field() {
     assert!(err.contains("embedders.e.dimension"), "{err}");
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn markdown_reference_lists_this_builds_kinds_and_the_template_config_validates() {
+    let out = ragweave(&["schema", "--markdown"]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("# Config reference"), "{text}");
+    for kind in ["qdrant_edge", "candle", "llama_cpp", "openai", "think", "pilot"] {
+        assert!(text.contains(&format!("### `kind = \"{kind}\"`")), "{kind}");
+    }
+    // The rag-service template's config is one a user edits first: it must be valid.
+    let template = common::repo().join("templates/rag-service/pipeline.toml");
+    let out = ragweave(&["validate", template.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}

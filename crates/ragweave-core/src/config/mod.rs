@@ -13,6 +13,7 @@
 //! ```
 
 mod builtin;
+mod reference;
 mod registry;
 
 use std::collections::BTreeMap;
