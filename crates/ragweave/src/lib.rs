@@ -70,7 +70,42 @@ pub fn registry() -> config::Registry {
     registry
 }
 
-// The README's example compiles as a doctest, so it cannot drift from the API.
+// The README's and the book's examples compile (and most run) as doctests, so they cannot
+// drift from the API. Chapters about plugins need those plugins' features.
 #[cfg(doctest)]
 #[doc = include_str!("../../../README.md")]
 struct ReadmeDoctest;
+
+#[cfg(doctest)]
+mod book {
+    #[doc = include_str!("../../../docs/concepts.md")]
+    struct Concepts;
+    #[doc = include_str!("../../../docs/components/routing.md")]
+    struct Routing;
+    #[doc = include_str!("../../../docs/components/rerankers.md")]
+    struct Rerankers;
+    #[doc = include_str!("../../../docs/components/memory.md")]
+    struct Memory;
+    #[doc = include_str!("../../../docs/plugins.md")]
+    struct Plugins;
+    #[doc = include_str!("../../../docs/getting-started.md")]
+    struct GettingStarted;
+    #[cfg(all(feature = "qdrant-edge", feature = "ingest"))]
+    #[doc = include_str!("../../../docs/components/retrievers.md")]
+    struct Retrievers;
+    #[cfg(feature = "candle")]
+    #[doc = include_str!("../../../docs/components/embedders.md")]
+    struct Embedders;
+    #[cfg(feature = "llama-cpp")]
+    #[doc = include_str!("../../../docs/components/transforms.md")]
+    struct Transforms;
+    #[cfg(feature = "llama-cpp")]
+    #[doc = include_str!("../../../docs/components/generators.md")]
+    struct Generators;
+    #[cfg(feature = "serve")]
+    #[doc = include_str!("../../../docs/serving.md")]
+    struct Serving;
+    #[cfg(feature = "eval")]
+    #[doc = include_str!("../../../docs/evaluation.md")]
+    struct Evaluation;
+}
