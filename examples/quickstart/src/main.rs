@@ -1,4 +1,8 @@
-//! Builds the pipeline described in `docs/pipeline.toml` and asks it a question.
+//! A config-driven pipeline: builds the pipeline `docs/pipeline.toml` describes (hashing
+//! embedder, an in-memory expert over ragweave's notes, RRF, long-context reorder, memory,
+//! timeouts) with every component kind this build registers, asks it a question, and prints
+//! the top passages and each stage's time. Change the file, not the code, to change the
+//! pipeline; `ragweave validate docs/pipeline.toml` checks it.
 //!
 //! `cargo run -p quickstart -- "how does the router choose experts?"`
 
