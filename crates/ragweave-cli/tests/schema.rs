@@ -76,11 +76,22 @@ fn markdown_reference_lists_this_builds_kinds_and_the_template_config_validates(
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.starts_with("# Config reference"), "{text}");
-    for kind in ["qdrant_edge", "candle", "llama_cpp", "openai", "think", "pilot"] {
+    for kind in [
+        "qdrant_edge",
+        "candle",
+        "llama_cpp",
+        "openai",
+        "think",
+        "pilot",
+    ] {
         assert!(text.contains(&format!("### `kind = \"{kind}\"`")), "{kind}");
     }
     // The rag-service template's config is one a user edits first: it must be valid.
     let template = common::repo().join("templates/rag-service/pipeline.toml");
     let out = ragweave(&["validate", template.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
