@@ -30,7 +30,7 @@ fn the_config_reference_is_current() {
     assert!(
         committed == rendered,
         "docs/reference/config.md is not what the schema renders; regenerate it with \
-         RAGWEAVE_BLESS=1 cargo test -p ragweave --test book"
+         RAGWEAVE_BLESS=1 cargo test --workspace --test book"
     );
     for kind in [
         "qdrant_edge",

@@ -44,7 +44,8 @@ fn render(schema: &Value) -> String {
     };
     r.out.push_str(
         "# Config reference\n\n\
-         <!-- Generated from the JSON Schema by `ragweave schema --markdown`; do not edit. -->\n\n\
+         <!-- Generated from the JSON Schema; do not edit. `ragweave schema --markdown` prints \
+         the reference of a build's own kinds. -->\n\n\
          A pipeline config is a TOML (or JSON) file; `ragweave validate FILE` checks one and \
          `ragweave schema` prints its JSON Schema, which editors use for completion. Paths in a \
          config are relative to the file. Components are chosen by `kind`; the kinds below are \
