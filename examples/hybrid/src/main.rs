@@ -60,18 +60,22 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let qrels = dataset.qrels.clone().retain_queries(|q| chosen.contains(q));
     let relevant: HashSet<String> = qrels.iter().flat_map(|(_, d)| d.keys().cloned()).collect();
 
-    // The slice: every relevant document, then others in corpus order up to `docs`.
+    // The slice: every relevant document, then others in corpus order up to `docs` in all.
     let work = tempfile::tempdir()?;
-    let corpus_dir = work.path().join("corpus");
-    std::fs::create_dir(&corpus_dir)?;
-    let mut out = std::fs::File::create(corpus_dir.join("corpus.jsonl"))?;
-    let mut written = 0;
+    let corpus = work.path().join("corpus.jsonl");
+    let mut out = std::fs::File::create(&corpus)?;
+    let mut others = 0;
     for line in BufReader::new(std::fs::File::open(dataset_dir.join("corpus.jsonl"))?).lines() {
         let line = line?;
-        let id: serde_id::Id = serde_id::parse(&line)?;
-        if relevant.contains(&id.0) || written < docs.saturating_sub(relevant.len()) {
+        let document: serde_json::Value = serde_json::from_str(&line)?;
+        let id = document["_id"]
+            .as_str()
+            .ok_or("a corpus line without _id")?;
+        if relevant.contains(id) {
             writeln!(out, "{line}")?;
-            written += 1;
+        } else if others < docs.saturating_sub(relevant.len()) {
+            writeln!(out, "{line}")?;
+            others += 1;
         }
     }
     drop(out);
@@ -93,7 +97,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let started = std::time::Instant::now();
     let report = Ingestor::new(Arc::new(store.clone()))
         .embedder(embedder.clone())
-        .ingest(&corpus_dir)
+        .ingest(&corpus)
         .await?;
     println!(
         "{} SciFact documents ({} chunks) embedded and stored in {:.1} s; {} queries",
@@ -115,13 +119,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             let mut seen = HashSet::new();
             let ranked: Vec<&str> = hits
                 .iter()
-                // Ingestion names a JSONL line's document `<file path>#<its _id>`.
-                .map(|h| {
-                    h.chunk
-                        .document_id
-                        .rsplit_once('#')
-                        .map_or("", |(_, id)| id)
-                })
+                .map(|h| dataset.document_id(&h.chunk.document_id))
                 .filter(|d| seen.insert(*d))
                 .collect();
             run.insert_ranking(&query.id, ranked);
@@ -130,18 +128,4 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("| {mode:?} | {:.3} |", scores.mean["nDCG@10"]);
     }
     Ok(())
-}
-
-/// Reads a corpus line's `_id` without parsing the rest.
-mod serde_id {
-    /// A BEIR document id.
-    pub struct Id(pub String);
-
-    pub fn parse(line: &str) -> Result<Id, String> {
-        let at = line.find("\"_id\"").ok_or("a corpus line without _id")?;
-        let rest = &line[at + 5..];
-        let start = rest.find('"').ok_or("a malformed _id")? + 1;
-        let end = rest[start..].find('"').ok_or("a malformed _id")? + start;
-        Ok(Id(rest[start..end].to_string()))
-    }
 }

@@ -156,8 +156,11 @@ impl Renderer<'_> {
 
     fn type_of(&mut self, v: &Value) -> String {
         if let Some(name) = ref_name(v) {
-            return match self.defs.get(name) {
-                Some(def) if constants(def).is_some() => constants(def).unwrap_or_default(),
+            let def = self.defs.get(name);
+            if let Some(values) = def.and_then(constants) {
+                return values;
+            }
+            return match def {
                 Some(_) => {
                     if self.seen.insert(name.to_string()) {
                         self.pending.push(name.to_string());
