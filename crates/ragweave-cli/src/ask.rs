@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 use futures::StreamExt;
-use ragweave::{Answer, AskEvent, Pipeline, Query, Result};
+use ragweave::{Answer, AskEvent, Generator, Pipeline, Query, Result};
 
 use crate::store::{LoadedConfig, default_store};
 
@@ -15,7 +15,7 @@ use crate::store::{LoadedConfig, default_store};
 pub struct AskArgs {
     /// The question.
     question: String,
-    /// Store directory, used when the config has no experts
+    /// Store directory, used when the config names no store
     /// [default: $RAGWEAVE_STORE or .ragweave/store].
     #[arg(long)]
     store: Option<PathBuf>,
@@ -34,8 +34,8 @@ pub async fn run(args: AskArgs) -> Result<ExitCode> {
     let registry = ragweave::registry();
     let mut loaded = LoadedConfig::read(args.config.as_deref(), &registry)?;
     let store = args.store.clone().unwrap_or_else(default_store);
-    loaded.ensure_expert(&store)?;
-    let pipeline = loaded.config.build(&registry, &loaded.base).await?;
+    loaded.with_default_search(&store)?;
+    let pipeline = loaded.build(&registry, false).await?.pipeline;
     let query = Query::new(args.question.as_str()).top_k(args.top_k);
     let generated = pipeline.has_generator();
     if generated && !args.json {
@@ -51,7 +51,7 @@ pub async fn run(args: AskArgs) -> Result<ExitCode> {
             serde_json::to_string_pretty(&value).expect("JSON prints")
         );
     } else {
-        print_passages(&answer, &registry.kinds("generator"));
+        print_passages(&answer, &registry.kinds::<dyn Generator>());
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -98,7 +98,7 @@ fn sources(answer: &Answer) -> String {
     out
 }
 
-fn print_passages(answer: &Answer, generators: &[String]) {
+fn print_passages(answer: &Answer, generators: &[&str]) {
     if answer.hits.is_empty() {
         println!("No passage matched.");
     }

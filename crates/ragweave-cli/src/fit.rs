@@ -185,6 +185,10 @@ struct ExpertPipeline {
 
 #[async_trait]
 impl Retriever for ExpertPipeline {
+    fn name(&self) -> &str {
+        "expert"
+    }
+
     async fn retrieve(&self, query: &Query) -> Result<Vec<Hit>> {
         let mut hits = self.pipeline.retrieve(query.clone()).await?;
         for h in &mut hits {

@@ -7,21 +7,26 @@ use std::sync::Arc;
 use clap::Args;
 use ragweave::ingest::loader::list_files;
 use ragweave::ingest::{Chunker, Ingestor, Loader};
-use ragweave::{ChunkStore, Error, Result, bm25_tokens};
+use ragweave::{Error, Report, Result, bm25_tokens};
 
-use crate::store::{LoadedConfig, open_for_ingest};
+use crate::store::{LoadedConfig, default_store, store};
 
 /// Arguments of `ragweave ingest`.
 #[derive(Args)]
 pub struct IngestArgs {
     /// File or directory to ingest (txt, md, json, jsonl, html).
     path: PathBuf,
-    /// Store directory [default: $RAGWEAVE_STORE or .ragweave/store].
+    /// Store directory, when the config names no store
+    /// [default: $RAGWEAVE_STORE or .ragweave/store].
     #[arg(long)]
     store: Option<PathBuf>,
-    /// Pipeline config whose `qdrant_edge` expert names the store and its embedder.
+    /// Pipeline config whose `[stores]` entry (any kind: embedded, a Qdrant server, ...)
+    /// is written, with that store's embedder.
     #[arg(long)]
     config: Option<PathBuf>,
+    /// Which of the config's stores to write, when it names several.
+    #[arg(long, value_name = "NAME")]
+    into: Option<String>,
     /// Largest chunk, in the embedder's tokens (estimated without one).
     #[arg(long, default_value_t = 256)]
     max_tokens: usize,
@@ -39,7 +44,8 @@ pub struct IngestArgs {
     quiet: bool,
     /// Average chunk length in BM25 tokens for BM25's length normalisation, or `auto` to
     /// estimate it from the documents being ingested (a whole-document estimate: exact when
-    /// documents fit in one chunk). Fixed when the store is created [default: 256].
+    /// documents fit in one chunk); sets the store's `bm25_avg_len`. Fixed when the store is
+    /// created [default: 256].
     #[arg(long, value_name = "TOKENS|auto")]
     bm25_avg_len: Option<String>,
     /// After writing, skip building the engine's search indexes (HNSW, sparse), which makes
@@ -50,7 +56,10 @@ pub struct IngestArgs {
 
 pub async fn run(args: IngestArgs) -> Result<ExitCode> {
     let registry = ragweave::registry();
-    let loaded = LoadedConfig::read(args.config.as_deref(), &registry)?;
+    let mut loaded = LoadedConfig::read(args.config.as_deref(), &registry)?;
+    let dir = args.store.clone().unwrap_or_else(default_store);
+    loaded.with_default_store(&dir)?;
+    let name = loaded.store_name(args.into.as_deref())?;
     let loader = Loader {
         max_file_bytes: args.max_file_mb << 20,
     };
@@ -64,17 +73,21 @@ pub async fn run(args: IngestArgs) -> Result<ExitCode> {
             )
         })?),
     };
-    let (store, embedder) =
-        open_for_ingest(&loaded, &registry, args.store.as_deref(), avg_len).await?;
+    if let Some(avg) = avg_len {
+        // The store's own field, so a kind without one says so at its path.
+        let spec = loaded.config.stores.get_mut(&name).expect("named store");
+        spec.params.insert("bm25_avg_len".into(), avg.into());
+        loaded.config.validate(&registry)?;
+    }
+    let components = loaded.build_stores(&registry).await?;
+    let store = store(&components, &name)?;
+    let embedder = store.embedder();
     let chunker = Chunker::for_embedder(embedder.as_deref(), args.max_tokens, args.overlap)?;
-    let mut ingestor = Ingestor::new(Arc::new(store.clone()))
+    let ingestor = Ingestor::new(Arc::clone(&store))
         .chunker(chunker)
         .loader(loader)
         .batch_size(args.batch)
         .progress(!args.quiet);
-    if let Some(e) = embedder.clone() {
-        ingestor = ingestor.embedder(e);
-    }
     let r = ingestor.ingest(&args.path).await?;
     // Also after a run that wrote nothing: the last one may have been killed while indexing.
     let optimized = if !args.no_optimize {
@@ -108,16 +121,16 @@ pub async fn run(args: IngestArgs) -> Result<ExitCode> {
     };
     let optimized = optimized.map_or(String::new(), |s| format!("; indexes built in {s:.2} s"));
     println!(
-        "store {} holds {} chunks ({mode}; BM25 average length {} tokens){optimized}",
-        store.path().display(),
+        "store {} ({}) holds {} chunks ({mode}){optimized}",
+        store.location(),
+        store.name(),
         store.count().await?,
-        store.bm25_avg_len()
     );
     for e in &r.skipped {
-        eprintln!("warning: {e}");
+        eprintln!("warning: {}", Report::of(e));
     }
     for e in &r.failed {
-        eprintln!("error: {e}");
+        eprintln!("error: {}", Report::of(e));
     }
     Ok(if r.failed.is_empty() {
         ExitCode::SUCCESS

@@ -46,8 +46,8 @@ enum Command {
     /// Fit a pilot router's pilots on labelled queries: each training query goes to the
     /// config's expert that serves it best.
     FitPilots(fit::FitArgs),
-    /// Copy an embedded store into a Qdrant server or cluster collection; resumable,
-    /// verified by count.
+    /// Copy one store into another (two stores of a config, or an embedded store into a
+    /// Qdrant server or cluster collection); resumable, verified by count.
     Migrate(migrate::MigrateArgs),
     /// Serve a pipeline over HTTP: OpenAI-compatible chat with citations, embeddings,
     /// rerank, retrieve, ingest, metrics, OpenAPI.
@@ -77,7 +77,7 @@ fn main() -> ExitCode {
                     ExitCode::SUCCESS
                 }
                 Err(e) => {
-                    eprintln!("error: {e}");
+                    eprintln!("error: {}", e.report());
                     ExitCode::FAILURE
                 }
             }
@@ -99,7 +99,7 @@ fn block_on(work: impl Future<Output = ragweave::Result<ExitCode>>) -> ExitCode 
     match runtime.block_on(work) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", e.report());
             ExitCode::FAILURE
         }
     }

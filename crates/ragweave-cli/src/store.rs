@@ -1,11 +1,10 @@
-//! Which store a command works on, and the embedder that goes with it.
+//! The config a command works with, and the store it reads or writes.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use ragweave::config::{BuildContext, ComponentSpec, PipelineConfig, Registry};
-use ragweave::qdrant_edge::{DenseSpec, EdgeRetrieverConfig, EdgeStore, EdgeStoreOptions};
-use ragweave::{Embedder, Error, Result};
+use ragweave::config::{BuildContext, BuiltPipeline, Components, PipelineConfig, Registry, Spec};
+use ragweave::{ChunkStore, Embedder, Error, Result};
 
 /// The store used when neither `--store` nor a config names one.
 pub fn default_store() -> PathBuf {
@@ -38,95 +37,91 @@ impl LoadedConfig {
         Ok(Self { config, base })
     }
 
-    /// The first `qdrant_edge` expert, with its name.
-    pub fn edge_expert(&self) -> Result<Option<(String, EdgeRetrieverConfig)>> {
-        for (name, spec) in &self.config.experts {
-            if spec.kind == "qdrant_edge" {
-                let parsed = serde_json::from_value(serde_json::Value::Object(spec.params.clone()))
-                    .map_err(|e| Error::config(format!("experts.{name}"), e.to_string()))?;
-                return Ok(Some((name.clone(), parsed)));
-            }
+    /// Gives a config without stores the embedded store at `dir`, named `store`: where
+    /// `ingest` writes when the config names none.
+    pub fn with_default_store(&mut self, dir: &Path) -> Result<()> {
+        if self.config.stores.is_empty() {
+            let absolute = std::path::absolute(dir).map_err(|source| Error::Io {
+                path: dir.display().to_string(),
+                source,
+            })?;
+            let spec = Spec::new("qdrant_edge", Default::default())
+                .with("path", absolute.display().to_string());
+            self.config.stores.insert("store".into(), spec);
         }
-        Ok(None)
+        Ok(())
     }
 
-    /// Builds the embedder named under `[embedders]`.
+    /// Gives a config without experts the store at `dir` (when it names none) and an
+    /// expert over each store, so a config that only names a generator, or none at all,
+    /// still retrieves from the command's store.
+    pub fn with_default_search(&mut self, dir: &Path) -> Result<()> {
+        if !self.config.experts.is_empty() {
+            return Ok(());
+        }
+        self.with_default_store(dir)?;
+        for name in self.config.stores.keys() {
+            let expert = Spec::new("store", Default::default()).with("store", name.as_str());
+            self.config.experts.insert(name.clone(), expert);
+        }
+        Ok(())
+    }
+
+    /// The name of the store a command writes: `wanted`, or the config's only store.
+    pub fn store_name(&self, wanted: Option<&str>) -> Result<String> {
+        let names: Vec<&String> = self.config.stores.keys().collect();
+        match (wanted, names.as_slice()) {
+            (Some(w), _) if self.config.stores.contains_key(w) => Ok(w.to_string()),
+            (Some(w), _) => Err(Error::config(
+                "--into",
+                format!("the config has no store `{w}`; it has {names:?}"),
+            )),
+            (None, [only]) => Ok(only.to_string()),
+            (None, []) => Err(Error::config("stores", "the config names no store")),
+            (None, several) => Err(Error::config(
+                "--into",
+                format!("the config has several stores ({several:?}); name one with --into"),
+            )),
+        }
+    }
+
+    /// The pipeline and its components; `create_stores` lets missing stores be created
+    /// (for commands that write).
+    pub async fn build(&self, registry: &Registry, create_stores: bool) -> Result<BuiltPipeline> {
+        let ctx = BuildContext::new(&self.base).creating_stores(create_stores);
+        self.config.build_in(registry, ctx).await
+    }
+
+    /// The embedder named under `[embedders]`, built alone.
     pub async fn embedder(&self, registry: &Registry, name: &str) -> Result<Arc<dyn Embedder>> {
         let spec = self.config.embedders.get(name).ok_or_else(|| {
             Error::config(
-                "experts.*.embedder",
+                "embedders",
                 format!("no embedder named `{name}` under [embedders]"),
             )
         })?;
         let ctx = BuildContext::new(&self.base);
         registry
-            .build::<dyn Embedder>(spec, &ctx, &format!("embedders.{name}"))
+            .build(spec, &ctx, &format!("embedders.{name}"))
             .await
     }
 
-    /// Adds an expert over `store` when the config has none, so a config that only names a
-    /// generator still retrieves from the CLI's store.
-    pub fn ensure_expert(&mut self, store: &Path) -> Result<()> {
-        if !self.config.experts.is_empty() {
-            return Ok(());
-        }
-        if !EdgeStore::exists(store) {
-            return Err(Error::NotFound {
-                what: "store",
-                name: format!(
-                    "{} (run `ragweave ingest <path> --store {}` first)",
-                    store.display(),
-                    store.display()
-                ),
-            });
-        }
-        let absolute = std::path::absolute(store).map_err(|source| Error::Io {
-            path: store.display().to_string(),
-            source,
-        })?;
-        let mut params = serde_json::Map::new();
-        params.insert("path".into(), absolute.display().to_string().into());
-        self.config.experts.insert(
-            "store".into(),
-            ComponentSpec {
-                kind: "qdrant_edge".into(),
-                params,
-            },
-        );
-        Ok(())
+    /// The embedders and stores alone (no generator is loaded), stores created when missing.
+    pub async fn build_stores(&self, registry: &Registry) -> Result<Components> {
+        let only = PipelineConfig {
+            embedders: self.config.embedders.clone(),
+            stores: self.config.stores.clone(),
+            ..PipelineConfig::default()
+        };
+        let ctx = BuildContext::new(&self.base).creating_stores(true);
+        only.build_components(registry, ctx).await
     }
 }
 
-/// Opens the store ingestion writes to: the config's `qdrant_edge` expert's, else `store`.
-pub async fn open_for_ingest(
-    loaded: &LoadedConfig,
-    registry: &Registry,
-    store: Option<&Path>,
-    bm25_avg_len: Option<f32>,
-) -> Result<(EdgeStore, Option<Arc<dyn Embedder>>)> {
-    let (path, embedder) = match loaded.edge_expert()? {
-        Some((_, expert)) => {
-            let embedder = match &expert.embedder {
-                Some(name) => Some(loaded.embedder(registry, name).await?),
-                None => None,
-            };
-            (loaded.base.join(&expert.path), embedder)
-        }
-        None => (
-            store.map(Path::to_path_buf).unwrap_or_else(default_store),
-            None,
-        ),
-    };
-    let dense = embedder.as_ref().map(|e| DenseSpec {
-        model: e.model_id().to_string(),
-        dimension: e.dimension(),
-    });
-    let store = EdgeStore::open(
-        &path,
-        EdgeStoreOptions {
-            dense,
-            bm25_avg_len,
-        },
-    )?;
-    Ok((store, embedder))
+/// The store named `name` among `components`.
+pub fn store(components: &Components, name: &str) -> Result<Arc<dyn ChunkStore>> {
+    components
+        .get::<dyn ChunkStore>(name)
+        .cloned()
+        .ok_or_else(|| Error::config("stores", format!("no store named `{name}`")))
 }

@@ -123,7 +123,7 @@ async fn scifact_ingests_and_retrieves_with_engine_bm25() {
 
     let store = EdgeStore::open(&store, EdgeStoreOptions::default()).unwrap();
     assert_eq!(store.document_ids().await.unwrap().len(), 5183);
-    let bm25 = store.retriever(SearchMode::Sparse);
+    let bm25 = store.searcher(SearchMode::Sparse);
     let test = qrels(&data);
     assert_eq!(test.len(), 300);
     let mut sum = 0.0;
@@ -155,7 +155,7 @@ async fn snapshot(path: &Path) -> (usize, Vec<String>, Vec<Vec<String>>) {
         .into_iter()
         .map(|(c, _)| c)
         .collect();
-    let r = store.retriever(SearchMode::Sparse);
+    let r = store.searcher(SearchMode::Sparse);
     let mut tops = Vec::new();
     for q in [
         "vitamin D bone density",
@@ -239,10 +239,14 @@ fn a_configured_embedder_makes_ingestion_and_search_hybrid() {
 kind = "hashing"
 dimension = 128
 
-[experts.docs]
+[stores.docs]
 kind = "qdrant_edge"
 path = "store"
 embedder = "hash"
+
+[experts.docs]
+kind = "store"
+store = "docs"
 fusion = "ragweave"
 "#,
     )
@@ -292,10 +296,14 @@ async fn minilm_from_a_config_chunks_by_its_own_tokens_and_searches_hybrid() {
 kind = "candle"
 model = "{}"
 
-[experts.docs]
+[stores.docs]
 kind = "qdrant_edge"
 path = "store"
 embedder = "minilm"
+
+[experts.docs]
+kind = "store"
+store = "docs"
 fusion = "ragweave"
 "#,
             model.display()

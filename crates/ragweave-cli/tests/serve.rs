@@ -51,10 +51,14 @@ parallel = 2
 kind = "candle"
 model = "{}"
 
-[experts.docs]
+[stores.docs]
 kind = "qdrant_edge"
 path = "store"
 embedder = "minilm"
+
+[experts.docs]
+kind = "store"
+store = "docs"
 
 [reranker]
 kind = "llama_cpp_reranker"
@@ -239,7 +243,7 @@ fn serve_names_what_is_wrong_with_its_config() {
     let config = dir.path().join("bad.toml");
     std::fs::write(
         &config,
-        "[experts.docs]\nkind = \"qdrant_edge\"\npath = \"missing-store\"\n",
+        "[stores.docs]\nkind = \"qdrant_edge\"\npath = \"missing-store\"\n",
     )
     .unwrap();
     let out = command(&[

@@ -73,47 +73,32 @@ pub enum Error {
         after: Duration,
     },
 
-    /// A component failed; `source` carries the underlying error.
-    #[error("{component} failed: {message}")]
+    /// A component failed. Display names the component; `source` says why, so a chain
+    /// printer ([`Error::report`]) shows each cause once.
+    #[error("{component} failed")]
     Component {
         /// Which component, e.g. `expert dense` or `generator`.
         component: String,
-        /// What happened.
-        message: String,
         /// Whether retrying the same call may succeed.
         transient: bool,
-        /// The underlying error, where there is one.
+        /// Why it failed: the engine's own error, or a [`Message`].
         #[source]
-        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
 
-    /// Every chosen expert failed, so there is nothing to answer from.
-    #[error("all {count} chosen experts failed; first: {first}")]
+    /// Every chosen expert failed, so there is nothing to answer from; `source` is the first
+    /// failure.
+    #[error("all {count} chosen experts failed")]
     AllExpertsFailed {
         /// How many experts were tried.
         count: usize,
         /// The first failure.
+        #[source]
         first: Box<Error>,
     },
 
-    /// A store directory is held by another process (or another handle in this one).
-    #[error("store `{path}` is in use by another process; close it or use another directory")]
-    StoreLocked {
-        /// The store directory.
-        path: String,
-    },
-
-    /// A store directory exists but cannot be read as a store.
-    #[error("store `{path}` is unreadable: {reason}")]
-    StoreCorrupt {
-        /// The store directory or the file in it that failed.
-        path: String,
-        /// What was wrong, and what to do about it.
-        reason: String,
-    },
-
     /// Reading or writing a file failed.
-    #[error("I/O error on `{path}`: {source}")]
+    #[error("I/O error on `{path}`")]
     Io {
         /// The file involved.
         path: String,
@@ -140,30 +125,60 @@ impl Error {
         }
     }
 
-    /// A permanent component failure without an underlying error value.
+    /// A permanent failure of `component`, said in words.
     pub fn component(component: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::failed(component, false, Message(message.into()))
+    }
+
+    /// A transient failure of `component` (a dead server, an overloaded queue), said in
+    /// words: worth a retry.
+    pub fn transient(component: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::failed(component, true, Message(message.into()))
+    }
+
+    /// `component` failed because of `source`, an error of its own engine.
+    pub fn failed(
+        component: impl Into<String>,
+        transient: bool,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
         Error::Component {
             component: component.into(),
-            message: message.into(),
-            transient: false,
-            source: None,
+            transient,
+            source: Box::new(source),
         }
     }
 
-    /// A transient component failure (a dead server, an overloaded queue): worth a retry.
-    pub fn transient(component: impl Into<String>, message: impl Into<String>) -> Self {
-        Error::Component {
-            component: component.into(),
-            message: message.into(),
-            transient: true,
-            source: None,
+    /// The first error of type `T` in this error's chain (itself included): how a caller
+    /// finds a plugin's own error, e.g. a store that another process holds.
+    pub fn cause<T: std::error::Error + 'static>(&self) -> Option<&T> {
+        let mut next: Option<&(dyn std::error::Error + 'static)> = Some(self);
+        while let Some(e) = next {
+            if let Some(found) = e.downcast_ref::<T>() {
+                return Some(found);
+            }
+            next = e.source();
         }
+        None
+    }
+
+    /// The error and its causes on one line, outermost first, joined by `: `; what a
+    /// command line or a response body shows.
+    ///
+    /// ```
+    /// use ragweave_core::Error;
+    /// let e = Error::component("expert dense", "connection refused");
+    /// assert_eq!(e.to_string(), "expert dense failed");
+    /// assert_eq!(e.report().to_string(), "expert dense failed: connection refused");
+    /// ```
+    pub fn report(&self) -> Report<'_> {
+        Report(self)
     }
 
     /// Whether the same call may succeed if retried.
     pub fn is_transient(&self) -> bool {
         match self {
-            Error::Timeout { .. } | Error::StoreLocked { .. } => true,
+            Error::Timeout { .. } => true,
             Error::Component { transient, .. } => *transient,
             Error::AllExpertsFailed { first, .. } => first.is_transient(),
             Error::Io { source, .. } => matches!(
@@ -184,13 +199,39 @@ impl Error {
             | Error::Timeout { .. }
             | Error::InvalidInput { .. }
             | Error::DimensionMismatch { .. } => self,
-            other => Error::Component {
-                component: component.to_string(),
-                message: other.to_string(),
-                transient: other.is_transient(),
-                source: Some(Box::new(other)),
-            },
+            other => {
+                let transient = other.is_transient();
+                Error::failed(component, transient, other)
+            }
         }
+    }
+}
+
+/// A cause given in words, where a component has no error value of its own.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Message(pub String);
+
+/// [`Error::report`]: an error and its sources on one line.
+#[derive(Debug, Clone, Copy)]
+pub struct Report<'a>(&'a (dyn std::error::Error + 'static));
+
+impl<'a> Report<'a> {
+    /// The report of any error, a plugin's own included.
+    pub fn of(error: &'a (dyn std::error::Error + 'static)) -> Self {
+        Report(error)
+    }
+}
+
+impl std::fmt::Display for Report<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut cause = self.0.source();
+        while let Some(c) = cause {
+            write!(f, ": {c}")?;
+            cause = c.source();
+        }
+        Ok(())
     }
 }
 
@@ -218,6 +259,26 @@ mod tests {
         assert!(Error::transient("generator", "connection refused").is_transient());
         assert!(!Error::invalid("query.text", "empty").is_transient());
         assert!(!Error::config("router.kind", "unknown").is_transient());
+    }
+
+    #[test]
+    fn a_chain_says_each_cause_once() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "no such file");
+        let inner = Error::Io {
+            path: "corpus.jsonl".into(),
+            source: io,
+        };
+        let e = inner.in_component("expert bm25");
+        let all = Error::AllExpertsFailed {
+            count: 2,
+            first: Box::new(e),
+        };
+        let line = all.report().to_string();
+        assert_eq!(
+            line,
+            "all 2 chosen experts failed: expert bm25 failed: I/O error on `corpus.jsonl`: no such file"
+        );
+        assert_eq!(line.matches("no such file").count(), 1);
     }
 
     #[test]

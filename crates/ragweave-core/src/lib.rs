@@ -26,26 +26,30 @@ mod types;
 pub use algorithms::fusion::{FuseBy, Fusion, FusionMethod};
 pub use algorithms::metrics::ndcg_at_k;
 pub use algorithms::pilot_fit::{FitOptions, FitReport, LabelledQuery, TieRule, fit_pilots};
-pub use algorithms::pilot_router::{PilotRouter, PilotScoring, Pilots};
+pub use algorithms::pilot_router::{PilotRouter, PilotRouterOptions, PilotScoring, Pilots};
 pub use algorithms::reorder::{ContextBudget, LongContextReorder, RankOrder, long_context_order};
 pub use algorithms::rrf::{RankedList, Rrf};
-pub use algorithms::think::{ThinkMode, ThinkThenRetrieve};
-pub use algorithms::window_memory::WindowMemory;
+pub use algorithms::think::{DEFAULT_THINK_PROMPT, ThinkMode, ThinkOptions, ThinkThenRetrieve};
+pub use algorithms::window_memory::{WindowLimits, WindowMemory};
 pub use answer::{Answer, Citation, StageTrace, Trace};
 pub use builtin::bm25::{Bm25Index, Bm25Params, bm25_tokens};
 pub use builtin::corpus::read_jsonl_corpus;
 pub use builtin::embed_query::EmbedQuery;
 pub use builtin::hashing_embedder::HashingEmbedder;
 pub use builtin::memory_store::{DenseRetriever, InMemoryStore};
-pub use error::{Error, Result};
+pub use error::{Error, Message, Report, Result};
 pub use message::{ChatMessage, Role};
 pub use pipeline::{
     AskEvent, AskRequest, ExpertFailure, Pipeline, PipelineBuilder, PromptTemplate, StageTimeouts,
+    Timeout,
 };
 pub use query::{DEFAULT_TOP_K, Filter, Query, QueryVector};
 pub use retry::{RetryFailure, RetryPolicy, Retryable};
 pub use stop::{StopMatcher, StopStep};
-pub use traits::arranger::ContextArranger;
+pub use traits::chunk_store::{
+    ChunkStore, DenseSpec, ExportPage, HybridFusion, SearchMode, StoreSearch, check_batch,
+};
+pub use traits::context_arranger::ContextArranger;
 pub use traits::embedder::{EmbedInput, Embedder, InputKind};
 pub use traits::generator::{
     Completion, FinishReason, GenerateRequest, Generator, SamplingParams, TokenStream,
@@ -55,7 +59,6 @@ pub use traits::query_transform::QueryTransform;
 pub use traits::reranker::Reranker;
 pub use traits::retriever::Retriever;
 pub use traits::router::{Route, Router};
-pub use traits::store::{ChunkStore, check_batch};
 pub use traits::token_counter::{ApproxTokenCounter, TokenCounter};
 pub use types::{
     Chunk, Document, EmbeddedChunk, Hit, Metadata, sort_hits, sort_hits_by_id_on_ties,

@@ -43,13 +43,24 @@ impl Retryable for crate::Error {
 /// assert_eq!(out.unwrap(), 3);
 /// # }
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+///
+/// Its fields are also config fields (`attempts`, `initial_backoff_ms`, `max_backoff_ms`) of
+/// the components that talk to servers.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[serde(default, deny_unknown_fields)]
 pub struct RetryPolicy {
     /// Tries in all, the first included (1 = no retries).
     pub attempts: u32,
-    /// The first sleep.
+    /// The first sleep between tries, in milliseconds.
+    #[serde(
+        rename = "initial_backoff_ms",
+        with = "crate::config::duration::millis"
+    )]
+    #[schemars(rename = "initial_backoff_ms", with = "u64")]
     pub initial_backoff: Duration,
-    /// The longest sleep.
+    /// The longest sleep between tries, in milliseconds.
+    #[serde(rename = "max_backoff_ms", with = "crate::config::duration::millis")]
+    #[schemars(rename = "max_backoff_ms", with = "u64")]
     pub max_backoff: Duration,
 }
 

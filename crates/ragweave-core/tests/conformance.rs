@@ -72,6 +72,10 @@ struct ShortEmbedder;
 
 #[async_trait]
 impl Embedder for ShortEmbedder {
+    fn name(&self) -> &str {
+        "short-embedder"
+    }
+
     fn model_id(&self) -> &str {
         "short"
     }
@@ -88,6 +92,10 @@ struct SloppyRetriever;
 
 #[async_trait]
 impl Retriever for SloppyRetriever {
+    fn name(&self) -> &str {
+        "sloppy-retriever"
+    }
+
     async fn retrieve(&self, _query: &Query) -> Result<Vec<Hit>> {
         Ok((0..5)
             .map(|i| Hit::new(Chunk::new(format!("c{i}"), "d", "t"), i as f32, "s"))
@@ -100,6 +108,10 @@ struct RunawayGenerator;
 
 #[async_trait]
 impl Generator for RunawayGenerator {
+    fn name(&self) -> &str {
+        "runaway-generator"
+    }
+
     async fn stream(&self, _request: &GenerateRequest) -> Result<TokenStream> {
         let words =
             "one two three four five six seven eight nine ten eleven twelve thirteen fourteen";
@@ -113,6 +125,10 @@ struct ForgetfulEmbedder;
 
 #[async_trait]
 impl Embedder for ForgetfulEmbedder {
+    fn name(&self) -> &str {
+        "forgetful-embedder"
+    }
+
     fn model_id(&self) -> &str {
         "forgetful"
     }
@@ -130,7 +146,9 @@ async fn an_embedder_breaking_its_contract_is_an_error_not_a_panic() {
         DenseRetriever::new(Arc::new(ForgetfulEmbedder), Arc::new(InMemoryStore::new(4))).unwrap();
     let err = dense.index(chunks()).await.unwrap_err();
     assert!(
-        err.to_string().contains("returned 19 vectors for 20 texts"),
+        err.report()
+            .to_string()
+            .contains("returned 19 vectors for 20 texts"),
         "{err}"
     );
     let queries = vec![ragweave_core::LabelledQuery {
@@ -165,4 +183,22 @@ async fn suites_catch_broken_components() {
         msg.contains("generator conformance") && msg.contains("stops at max_tokens"),
         "{msg}"
     );
+}
+
+#[tokio::test]
+async fn in_memory_stores_pass_the_store_suite() {
+    let embedder: Arc<dyn Embedder> = Arc::new(ragweave_core::HashingEmbedder::new(8));
+    ragweave_testkit::store::check(&InMemoryStore::new(8), Some(8))
+        .await
+        .assert_passed();
+    ragweave_testkit::store::check(&InMemoryStore::for_embedder(embedder), Some(8))
+        .await
+        .assert_passed();
+    ragweave_testkit::store::check(&InMemoryStore::text_only(), None)
+        .await
+        .assert_passed();
+    let bm25 = ragweave_core::Bm25Index::new(Default::default());
+    ragweave_testkit::store::check(&bm25, None)
+        .await
+        .assert_passed();
 }

@@ -19,6 +19,10 @@ struct EchoGenerator;
 
 #[async_trait]
 impl Generator for EchoGenerator {
+    fn name(&self) -> &str {
+        "echo-generator"
+    }
+
     async fn stream(&self, request: &GenerateRequest) -> Result<TokenStream> {
         request.params.validate()?;
         let text: Vec<String> = request
@@ -178,7 +182,7 @@ async fn generator_error_mid_stream_ends_the_stream_with_an_error() {
     assert_eq!(events.len(), 4, "hits, two tokens, error");
     let err = events[3].as_ref().unwrap_err();
     assert!(
-        matches!(err, Error::Component { .. }) && err.to_string().contains("mid-stream"),
+        matches!(err, Error::Component { .. }) && err.report().to_string().contains("mid-stream"),
         "{err}"
     );
     assert!(p.ask("q").await.is_err(), "ask reports it too");
@@ -396,6 +400,10 @@ struct FixedRouter(Vec<ragweave_core::Route>);
 
 #[async_trait]
 impl ragweave_core::Router for FixedRouter {
+    fn name(&self) -> &str {
+        "fixed-router"
+    }
+
     async fn route(
         &self,
         _q: &ragweave_core::Query,
@@ -423,7 +431,7 @@ async fn bad_routes_are_errors_and_repeated_experts_run_once() {
         .ask("q")
         .await
         .unwrap_err();
-    assert!(err.to_string().contains("weight NaN"), "{err}");
+    assert!(err.report().to_string().contains("weight NaN"), "{err}");
     assert!(build(vec![route("a", -1.0)]).ask("q").await.is_err());
     let err = build(vec![route("zzz", 1.0)]).ask("q").await.unwrap_err();
     assert!(matches!(err, Error::NotFound { .. }), "{err}");
@@ -450,6 +458,10 @@ struct SamplingEcho;
 
 #[async_trait]
 impl Generator for SamplingEcho {
+    fn name(&self) -> &str {
+        "sampling-echo"
+    }
+
     async fn stream(&self, request: &GenerateRequest) -> Result<TokenStream> {
         request.params.validate()?;
         let text = format!("max_tokens={}", request.params.max_tokens);
@@ -484,9 +496,9 @@ async fn a_request_brings_its_own_history_and_sampling() {
         .unwrap();
     assert_eq!(
         p.ask("q").await.unwrap().text,
-        format!("max_tokens={}", p.sampling().max_tokens)
+        format!("max_tokens={}", p.sampling().expect("answers").max_tokens)
     );
-    let mut params = p.sampling().clone();
+    let mut params = p.sampling().expect("answers").clone();
     params.max_tokens = 7;
     let answer = p
         .ask(AskRequest::new("q").sampling(params.clone()))

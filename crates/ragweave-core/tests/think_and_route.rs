@@ -82,9 +82,8 @@ async fn hyde_averages_thoughts_with_or_without_the_query() {
     let query = Query::new("what makes a truck move");
     let alone = ThinkThenRetrieve::new(g.clone())
         .embedder(embedder.clone())
-        .mode(ThinkMode::Hyde {
-            include_query: false,
-        })
+        .mode(ThinkMode::Hyde)
+        .include_query(false)
         .transform(query.clone())
         .await
         .unwrap();
@@ -95,9 +94,8 @@ async fn hyde_averages_thoughts_with_or_without_the_query() {
     assert!(cos(&alone.vector.unwrap().values, &thought) > 0.99999);
     let with_q = ThinkThenRetrieve::new(g)
         .embedder(embedder.clone())
-        .mode(ThinkMode::Hyde {
-            include_query: true,
-        })
+        .mode(ThinkMode::Hyde)
+        .include_query(true)
         .thoughts(1)
         .transform(query.clone())
         .await

@@ -17,6 +17,10 @@ struct EchoGenerator;
 
 #[async_trait]
 impl Generator for EchoGenerator {
+    fn name(&self) -> &str {
+        "echo-generator"
+    }
+
     async fn stream(&self, request: &GenerateRequest) -> Result<TokenStream> {
         let last = request
             .messages

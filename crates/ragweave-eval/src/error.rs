@@ -14,7 +14,7 @@ pub enum EvalError {
         path: PathBuf,
     },
     /// Reading a file failed.
-    #[error("I/O error on {path}: {source}")]
+    #[error("I/O error on {path}")]
     Io {
         /// The file.
         path: PathBuf,
@@ -47,7 +47,7 @@ pub enum EvalError {
         reason: String,
     },
     /// The pipeline failed on a query.
-    #[error("query `{query}`: {source}")]
+    #[error("query `{query}` failed")]
     Query {
         /// The query id.
         query: String,
@@ -67,7 +67,11 @@ impl From<EvalError> for ragweave_core::Error {
                 path: path.display().to_string(),
                 source,
             },
-            other => ragweave_core::Error::component("eval", other.to_string()),
+            other => {
+                let transient =
+                    matches!(&other, EvalError::Query { source, .. } if source.is_transient());
+                ragweave_core::Error::failed("eval", transient, other)
+            }
         }
     }
 }

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 #[non_exhaustive]
 pub enum IngestError {
     /// The file could not be read (permissions, a vanished file, an I/O error).
-    #[error("cannot read `{path}`: {source}")]
+    #[error("cannot read `{path}`")]
     Unreadable {
         /// The file.
         path: PathBuf,
@@ -102,6 +102,9 @@ impl IngestError {
 
 impl From<IngestError> for ragweave_core::Error {
     fn from(e: IngestError) -> Self {
-        ragweave_core::Error::invalid(e.path().display().to_string(), e.to_string())
+        ragweave_core::Error::invalid(
+            e.path().display().to_string(),
+            ragweave_core::Report::of(&e).to_string(),
+        )
     }
 }

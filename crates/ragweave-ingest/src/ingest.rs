@@ -87,21 +87,25 @@ impl std::fmt::Debug for Ingestor {
 }
 
 impl Ingestor {
-    /// Ingests into `store`, BM25-only (no dense vectors) until [`Ingestor::embedder`] is
-    /// set; chunks of 256 estimated tokens with 32 of overlap, batches of 256 chunks.
+    /// Ingests into `store`, embedding with the store's own embedder
+    /// ([`ChunkStore::embedder`]; none writes text alone, for BM25); chunks of 256 estimated
+    /// tokens (the embedder's, where it has a tokenizer) with 32 of overlap, batches of 256
+    /// chunks.
     pub fn new(store: Arc<dyn ChunkStore>) -> Self {
+        let embedder = store.embedder();
         Self {
+            chunker: Chunker::for_embedder(embedder.as_deref(), 256, 32)
+                .expect("valid default chunking"),
+            embedder,
             store,
-            embedder: None,
-            chunker: Chunker::new(256, 32).expect("valid default chunking"),
             loader: Loader::default(),
             batch_size: 256,
             progress: false,
         }
     }
 
-    /// Embeds chunks with `embedder`. Call [`Ingestor::chunker`] after this to size chunks
-    /// with its tokenizer.
+    /// Embeds chunks with `embedder` in place of the store's own (for a store opened without
+    /// one). Call [`Ingestor::chunker`] after this to size chunks with its tokenizer.
     pub fn embedder(mut self, embedder: Arc<dyn Embedder>) -> Self {
         self.embedder = Some(embedder);
         self

@@ -10,6 +10,8 @@
 //! - [`Ingestor`]: diffs against the store, embeds and upserts in batches with a progress
 //!   bar, deletes what is stale, and resumes after being killed with nothing lost or
 //!   stored twice.
+//! - [`migrate`]: copies one store into another (the embedded store into a Qdrant cluster),
+//!   verified by count and resumable from a checkpoint.
 //!
 //! ```no_run
 //! # async fn demo(store: std::sync::Arc<dyn ragweave_core::ChunkStore>) -> ragweave_core::Result<()> {
@@ -24,8 +26,10 @@ mod chunker;
 mod error;
 mod ingest;
 pub mod loader;
+mod migrate;
 
 pub use chunker::{Chunker, chunk_id};
 pub use error::IngestError;
 pub use ingest::{IngestReport, Ingestor};
 pub use loader::Loader;
+pub use migrate::{MigrateOptions, MigrateReport, migrate};

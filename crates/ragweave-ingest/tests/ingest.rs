@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use ragweave_core::{
-    Bm25Index, Bm25Params, ChunkStore, EmbeddedChunk, Query, Result, Retriever, async_trait,
+    Bm25Index, Bm25Params, ChunkStore, EmbeddedChunk, ExportPage, Query, Result, Retriever,
+    StoreSearch, async_trait,
 };
 use ragweave_ingest::{IngestError, Ingestor, Loader};
 
@@ -17,6 +18,15 @@ struct Counting {
 
 #[async_trait]
 impl ChunkStore for Counting {
+    fn name(&self) -> &str {
+        "counting"
+    }
+    fn retriever(self: Arc<Self>, search: &StoreSearch) -> Result<Arc<dyn Retriever>> {
+        self.inner.clone().retriever(search)
+    }
+    async fn export(&self, from: Option<&str>, limit: usize) -> Result<ExportPage> {
+        self.inner.export(from, limit).await
+    }
     async fn upsert(&self, chunks: Vec<EmbeddedChunk>) -> Result<()> {
         self.writes.fetch_add(1, Ordering::SeqCst);
         self.inner.upsert(chunks).await

@@ -105,7 +105,8 @@ impl ApiError {
 
 impl From<Error> for ApiError {
     fn from(e: Error) -> Self {
-        let message = e.to_string();
+        // The whole chain, each cause once: the component, then why it failed.
+        let message = e.report().to_string();
         match &e {
             Error::InvalidInput { field, .. } | Error::DimensionMismatch { field, .. } => {
                 ApiError::invalid(field.clone(), message)

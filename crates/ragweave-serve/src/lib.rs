@@ -14,14 +14,16 @@
 //! finish. A client that disconnects mid-stream drops the generation, which stops it.
 //!
 //! ```no_run
+//! use ragweave_core::config::BuiltPipeline;
 //! use ragweave_core::Pipeline;
 //! use ragweave_serve::{ServeOptions, Served, Server};
 //!
-//! # async fn run(pipeline: Pipeline) -> std::io::Result<()> {
-//! let server = Server::new(Served::new(pipeline), ServeOptions::default());
+//! # async fn run(pipeline: Pipeline) -> Result<(), Box<dyn std::error::Error>> {
+//! let served = Served::new(BuiltPipeline::new(pipeline), None)?;
+//! let server = Server::new(served, ServeOptions::default());
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
-//! server.run(listener, ragweave_serve::shutdown_signal()).await
-//! # }
+//! server.run(listener, ragweave_serve::shutdown_signal()).await?;
+//! # Ok(()) }
 //! ```
 
 mod api;

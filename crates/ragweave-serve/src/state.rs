@@ -28,6 +28,12 @@ impl AppState {
         }
     }
 
+    /// The sampling a chat uses unless it sets its own: the pipeline's, or the defaults.
+    pub(crate) fn default_sampling(&self) -> ragweave_core::SamplingParams {
+        let pipeline = &self.served.built.pipeline;
+        pipeline.sampling().cloned().unwrap_or_default()
+    }
+
     /// Every model name requests can use, for `GET /v1/models` and unknown-model errors.
     pub(crate) fn model_names(&self) -> Vec<String> {
         let models = self.served.models(&self.options.model);
@@ -36,7 +42,7 @@ impl AppState {
 
     pub(crate) fn unknown_model(&self, model: &str) -> ApiError {
         let mut e = ApiError::unknown_model(model, &self.model_names());
-        if model == self.options.model && !self.served.pipeline.has_generator() {
+        if model == self.options.model && !self.served.built.pipeline.has_generator() {
             e.message = format!(
                 "model `{model}` needs a generator and this pipeline has none; \
                  POST /v1/retrieve returns its passages"

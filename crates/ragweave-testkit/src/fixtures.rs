@@ -48,6 +48,10 @@ impl StaticRetriever {
 
 #[async_trait]
 impl Retriever for StaticRetriever {
+    fn name(&self) -> &str {
+        "static"
+    }
+
     async fn retrieve(&self, query: &Query) -> Result<Vec<Hit>> {
         query.validate()?;
         if let Some(d) = self.delay {
@@ -70,6 +74,10 @@ pub struct FailingRetriever(pub String);
 
 #[async_trait]
 impl Retriever for FailingRetriever {
+    fn name(&self) -> &str {
+        "failing"
+    }
+
     async fn retrieve(&self, _query: &Query) -> Result<Vec<Hit>> {
         Err(Error::transient(self.0.clone(), "connection refused"))
     }
@@ -81,6 +89,10 @@ pub struct PassThroughReranker;
 
 #[async_trait]
 impl Reranker for PassThroughReranker {
+    fn name(&self) -> &str {
+        "pass-through"
+    }
+
     async fn rerank(&self, _query: &Query, hits: Vec<Hit>) -> Result<Vec<Hit>> {
         Ok(hits)
     }
@@ -104,6 +116,10 @@ impl FixedEmbedder {
 
 #[async_trait]
 impl Embedder for FixedEmbedder {
+    fn name(&self) -> &str {
+        "fixed"
+    }
+
     fn model_id(&self) -> &str {
         "fixed"
     }
@@ -188,6 +204,10 @@ impl Drop for DropWatch {
 
 #[async_trait]
 impl Generator for ScriptedGenerator {
+    fn name(&self) -> &str {
+        "scripted"
+    }
+
     async fn stream(&self, request: &GenerateRequest) -> Result<TokenStream> {
         request.params.validate()?;
         let this = self.clone();

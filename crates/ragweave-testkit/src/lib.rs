@@ -23,6 +23,7 @@ pub mod gguf;
 pub mod hf;
 pub mod memory;
 pub mod models;
+pub mod qdrant;
 pub mod reranker;
 pub mod retriever;
 pub mod store;

@@ -81,7 +81,9 @@ pub async fn topic_corpus(embedder: Option<&dyn Embedder>) -> Vec<EmbeddedChunk>
 /// twice; `document_chunk_ids` lists a document's chunks and `document_ids` the documents;
 /// `delete_chunks` and `delete_document` remove exactly
 /// them; with `dimension`, a batch holding one wrong-length or NaN vector is rejected whole
-/// and leaves the store as it was. `dimension = None` is for text-only stores.
+/// and leaves the store as it was; `export` pages through every chunk exactly once, with
+/// its vector when the store holds them; `name` and `location` say something.
+/// `dimension = None` is for text-only stores.
 pub async fn check(store: &dyn ChunkStore, dimension: Option<usize>) -> Report {
     let mut r = Report::new("store");
     let count = || async {
@@ -140,6 +142,17 @@ pub async fn check(store: &dyn ChunkStore, dimension: Option<usize>) -> Report {
             Err(e) => Err(e.to_string()),
         },
     );
+    r.check(
+        "export pages through every chunk once",
+        export_all(store, dimension).await,
+    );
+    r.check(
+        "name and location are not empty",
+        ensure(
+            !store.name().is_empty() && !store.location().is_empty(),
+            || format!("name {:?}, location {:?}", store.name(), store.location()),
+        ),
+    );
     if let Some(dim) = dimension {
         let mut wrong = batch("c", 2, Some(dim));
         wrong[1].vector = Some(vector(dim + 1, 0));
@@ -193,4 +206,37 @@ pub async fn check(store: &dyn ChunkStore, dimension: Option<usize>) -> Report {
     };
     r.check("delete_document removes exactly its chunks", delete.await);
     r
+}
+
+/// Reads the store in pages of 2 and checks the five chunks of [`check`] come back once each.
+async fn export_all(store: &dyn ChunkStore, dimension: Option<usize>) -> Result<(), String> {
+    let mut seen = Vec::new();
+    let mut from: Option<String> = None;
+    for _ in 0..10 {
+        let page = store
+            .export(from.as_deref(), 2)
+            .await
+            .map_err(|e| e.to_string())?;
+        ensure(page.chunks.len() <= 2, || {
+            format!("a page of {} chunks for a limit of 2", page.chunks.len())
+        })?;
+        for c in &page.chunks {
+            ensure(c.vector.is_some() == dimension.is_some(), || {
+                format!(
+                    "chunk {} exported with vector {:?}",
+                    c.chunk.id,
+                    c.vector.is_some()
+                )
+            })?;
+            seen.push(c.chunk.id.clone());
+        }
+        match page.next {
+            Some(next) => from = Some(next),
+            None => break,
+        }
+    }
+    seen.sort();
+    ensure(seen == ["a-0", "a-1", "a-2", "b-0", "b-1"], || {
+        format!("exported {seen:?}")
+    })
 }

@@ -7,7 +7,7 @@
 
 use std::time::Instant;
 
-use ragweave::candle::{CandleEmbedder, CandleEmbedderOptions};
+use ragweave::candle::{CandleEmbedder, CandleEmbedderOptions, EngineOptions};
 use ragweave::llama_cpp::{EncoderOptions, LlamaEmbedder, LlamaEmbedderOptions};
 use ragweave::{EmbedInput, Embedder, read_jsonl_corpus};
 
@@ -39,8 +39,11 @@ async fn main() {
     let candle = CandleEmbedder::load(
         minilm.to_str().unwrap(),
         CandleEmbedderOptions {
+            engine: EngineOptions {
+                max_length: Some(256),
+                ..Default::default()
+            },
             batch_size: BATCH,
-            max_length: Some(256),
             ..Default::default()
         },
     )

@@ -38,8 +38,9 @@ pub use ragweave_mistralrs as mistralrs;
 /// Generators, embedders and rerankers over OpenAI-compatible HTTP (feature `openai`).
 #[cfg(feature = "openai")]
 pub use ragweave_openai as openai;
-/// Copying an embedded store into a Qdrant collection (feature `qdrant`).
-#[cfg(feature = "qdrant")]
+/// Copying an embedded store into a Qdrant collection (features `qdrant` and
+/// `qdrant-edge`).
+#[cfg(all(feature = "qdrant", feature = "qdrant-edge"))]
 pub mod migrate;
 /// Qdrant servers and clusters (feature `qdrant`).
 #[cfg(feature = "qdrant")]

@@ -1,14 +1,13 @@
-//! One suite, three backends: the embedded store (always), the stand-in gRPC server over
-//! Qdrant Edge (always) and a real Qdrant server when `QDRANT_URL` is set (its gRPC URL,
-//! e.g. http://localhost:6334; `QDRANT_API_KEY` if it wants one). Without `QDRANT_URL` the
-//! real-server run prints that it was skipped.
+//! One suite, two backends: the embedded store and a real Qdrant server (the binary in
+//! `../shared/qdrant`, started by the test). Here, in the facade, because it compares the two
+//! plugins, which never depend on each other.
 //!
 //! The suite is the embedded store's contract: conformance, every search mode, filters,
 //! bad input; BM25 and dense scores equal to the embedded store's for the same chunks; one
-//! pipeline config for both stores; and `ragweave migrate`'s copy, whole and resumed.
+//! pipeline config for both stores, changed in its `[stores]` entry alone; and
+//! `ragweave migrate`'s copy, whole, and resumed (on the stand-in server, which fails
+//! upserts on demand).
 
-// The stand-in gRPC server lives with the Qdrant plugin's own fault tests.
-#[path = "../../../plugins/ragweave-qdrant/tests/standin/mod.rs"]
 mod standin;
 
 use std::sync::Arc;
@@ -19,6 +18,7 @@ use ragweave::{
     Chunk, ChunkStore, EmbeddedChunk, Embedder, Error, Filter, HashingEmbedder, Hit, Query,
     Retriever,
 };
+use ragweave_testkit::qdrant::QdrantServer;
 use serde_json::json;
 
 const DIM: usize = 64;
@@ -51,22 +51,8 @@ impl Store {
 
     fn retriever(&self, mode: SearchMode, fusion: HybridFusion) -> Arc<dyn Retriever> {
         match self {
-            Store::Edge(s) => {
-                let r = s.retriever(mode).fusion(fusion);
-                Arc::new(if s.dense().is_some() {
-                    r.with_embedder(embedder()).unwrap()
-                } else {
-                    r
-                })
-            }
-            Store::Server(s) => {
-                let r = s.retriever(mode).fusion(fusion);
-                Arc::new(if s.dense().is_some() {
-                    r.with_embedder(embedder()).unwrap()
-                } else {
-                    r
-                })
-            }
+            Store::Edge(s) => Arc::new(s.searcher(mode).fusion(fusion)),
+            Store::Server(s) => Arc::new(s.searcher(mode).fusion(fusion)),
         }
     }
 }
@@ -74,22 +60,14 @@ impl Store {
 /// Where stores are made.
 enum Backend {
     Edge(tempfile::TempDir),
-    Server {
-        url: String,
-        key: Option<String>,
-        prefix: String,
-        _standin: Option<standin::StandIn>,
-    },
+    Server(QdrantServer),
 }
 
 impl Backend {
     fn label(&self) -> &'static str {
         match self {
             Backend::Edge(_) => "embedded store",
-            Backend::Server {
-                _standin: Some(_), ..
-            } => "stand-in server",
-            Backend::Server { .. } => "Qdrant server",
+            Backend::Server(_) => "Qdrant server",
         }
     }
 
@@ -97,84 +75,25 @@ impl Backend {
         match self {
             Backend::Edge(dir) => {
                 let options = EdgeStoreOptions {
-                    dense: dense.then(spec),
-                    ..Default::default()
+                    embedder: dense.then(embedder),
+                    ..EdgeStoreOptions::default()
                 };
                 Store::Edge(EdgeStore::open(dir.path().join(name), options).unwrap())
             }
-            Backend::Server {
-                url, key, prefix, ..
-            } => {
-                let mut o = QdrantOptions::new(url, format!("{prefix}-{name}"));
-                o.api_key = key.clone();
-                o.dense = dense.then(spec);
-                Store::Server(QdrantStore::connect(o).await.unwrap())
-            }
-        }
-    }
-
-    /// Removes what a real server run created.
-    async fn clean_up(&self, names: &[&str]) {
-        if let Backend::Server {
-            url,
-            key,
-            prefix,
-            _standin: None,
-        } = self
-        {
-            let mut client = qdrant_client::Qdrant::from_url(url).skip_compatibility_check();
-            if let Some(k) = key {
-                client = client.api_key(k.as_str());
-            }
-            let client = client.build().unwrap();
-            for n in names {
-                let _ = client.delete_collection(format!("{prefix}-{n}")).await;
+            Backend::Server(server) => {
+                let mut o = QdrantOptions::at(server.url());
+                o.embedder = dense.then(embedder);
+                Store::Server(QdrantStore::connect(name, o).await.unwrap())
             }
         }
     }
 }
 
 async fn backends() -> Vec<Backend> {
-    let standin = standin::StandIn::start(None).await;
-    let mut all = vec![
+    vec![
         Backend::Edge(tempfile::tempdir().unwrap()),
-        Backend::Server {
-            url: standin.url(),
-            key: None,
-            prefix: "suite".into(),
-            _standin: Some(standin),
-        },
-    ];
-    match std::env::var("QDRANT_URL").ok().filter(|u| !u.is_empty()) {
-        Some(url) => {
-            let stamp = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_millis();
-            all.push(Backend::Server {
-                url,
-                key: std::env::var("QDRANT_API_KEY")
-                    .ok()
-                    .filter(|k| !k.is_empty()),
-                prefix: format!("ragweave-test-{}-{stamp}", std::process::id()),
-                _standin: None,
-            });
-        }
-        None => {
-            // Straight to stderr, past the test harness's capture, so a CI log shows it.
-            static SAID: std::sync::Once = std::sync::Once::new();
-            SAID.call_once(|| {
-                use std::io::Write;
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "SKIPPED the real Qdrant server run: QDRANT_URL is not set (set it to a \
-                     Qdrant 1.18 gRPC URL, e.g. http://localhost:6334, to run it); the \
-                     embedded store and the stand-in server ran"
-                );
-            });
-        }
-    }
-    all
+        Backend::Server(QdrantServer::start(None)),
+    ]
 }
 
 async fn fill(store: &Store, with_vectors: bool) {
@@ -339,9 +258,6 @@ async fn suite(b: &Backend) {
         "{label}: {e}"
     );
     assert_eq!(store.chunks().count().await.unwrap(), 6, "{label}");
-
-    b.clean_up(&["conformance-dense", "conformance-sparse", "search"])
-        .await;
 }
 
 /// Fused results agree at the top. Below it, BM25 ties that the two engines order
@@ -435,13 +351,12 @@ async fn bm25_and_dense_scores_match_the_embedded_store() {
                 assert_same_ranking(&want, &got, &what);
             }
         }
-        b.clean_up(&["scores"]).await;
     }
 }
 
-// ---- migration (`ragweave migrate`) and one config for both stores, on the stand-in ----
+// ---- migration (`ragweave migrate`) and one config for both stores ----
 
-use ragweave::migrate::{MigrateOptions, migrate};
+use ragweave::migrate::migrate;
 use ragweave::qdrant::RetryPolicy;
 use std::time::Duration;
 use tonic::Code;
@@ -454,8 +369,8 @@ fn fast_retry(attempts: u32) -> RetryPolicy {
     }
 }
 
-fn options(s: &standin::StandIn, collection: &str) -> QdrantOptions {
-    let mut o = QdrantOptions::new(s.url(), collection);
+fn options(url: String) -> QdrantOptions {
+    let mut o = QdrantOptions::at(url);
     o.retry = fast_retry(30);
     o
 }
@@ -479,8 +394,8 @@ async fn edge_store(dir: &std::path::Path, n: usize) -> EdgeStore {
     let store = EdgeStore::open(
         dir,
         EdgeStoreOptions {
-            dense: Some(spec()),
             bm25_avg_len: Some(12.0),
+            embedder: Some(embedder()),
         },
     )
     .unwrap();
@@ -502,17 +417,10 @@ async fn edge_store(dir: &std::path::Path, n: usize) -> EdgeStore {
 async fn migration_copies_everything_and_searches_alike() {
     let dir = tempfile::tempdir().unwrap();
     let from = edge_store(dir.path(), 600).await;
-    let s = standin::StandIn::start(None).await;
-    let report = migrate(
-        &from,
-        options(&s, "docs"),
-        MigrateOptions {
-            batch_size: 128,
-            checkpoint: None,
-        },
-    )
-    .await
-    .unwrap();
+    let s = QdrantServer::start(None);
+    let report = migrate(&from, "docs", options(s.url()), 128, None)
+        .await
+        .unwrap();
     assert_eq!((report.copied, report.resumed_after), (600, 0));
     assert_eq!((report.source_count, report.target_count), (600, 600));
     assert!(
@@ -520,21 +428,17 @@ async fn migration_copies_everything_and_searches_alike() {
         "checkpoint removed"
     );
 
-    let to = QdrantStore::connect(options(&s, "docs")).await.unwrap();
+    let to = QdrantStore::connect("docs", options(s.url()))
+        .await
+        .unwrap();
     assert_eq!(to.dense(), Some(&spec()), "dense spec carried over");
     assert_eq!(to.bm25_avg_len(), 12.0, "BM25 length carried over");
     let embedder: Arc<dyn Embedder> = Arc::new(HashingEmbedder::new(DIM));
     for mode in [SearchMode::Sparse, SearchMode::Dense, SearchMode::Hybrid] {
         let q = Query::new("passage about river 3").top_k(10);
-        let a = from
-            .retriever(mode)
-            .with_embedder(embedder.clone())
-            .unwrap()
-            .retrieve(&q)
-            .await
-            .unwrap();
+        let a = from.searcher(mode).retrieve(&q).await.unwrap();
         let b = to
-            .retriever(mode)
+            .searcher(mode)
             .fusion(HybridFusion::Engine)
             .with_embedder(embedder.clone())
             .unwrap()
@@ -558,10 +462,10 @@ async fn migration_copies_everything_and_searches_alike() {
     }
 
     // Into a collection that holds points but no checkpoint: refused.
-    let e = migrate(&from, options(&s, "docs"), MigrateOptions::default())
+    let e = migrate(&from, "docs", options(s.url()), 256, None)
         .await
         .unwrap_err();
-    assert!(e.to_string().contains("already holds 600 points"), "{e}");
+    assert!(e.to_string().contains("already holds 600 chunks"), "{e}");
 }
 
 #[tokio::test]
@@ -569,23 +473,21 @@ async fn an_interrupted_migration_resumes_where_it_stopped() {
     let dir = tempfile::tempdir().unwrap();
     let from = edge_store(dir.path(), 500).await;
     let s = standin::StandIn::start(None).await;
-    let mut impatient = options(&s, "docs");
+    let mut impatient = options(s.url());
     impatient.retry = fast_retry(2);
     // Two batches land, then the server is unavailable past the retry policy.
     s.pass_upserts(2);
     // Four: qdrant-client resends once on UNAVAILABLE, inside each of the two attempts.
     s.fail_upserts(&[Code::Unavailable; 4]);
-    let batches = MigrateOptions {
-        batch_size: 100,
-        checkpoint: None,
-    };
-    let e = migrate(&from, impatient, batches.clone())
+    let e = migrate(&from, "docs", impatient, 100, None)
         .await
         .unwrap_err();
     assert!(e.is_transient(), "{e}");
     let checkpoint = dir.path().join("ragweave-migrate-docs.json");
     assert!(checkpoint.exists(), "progress recorded");
-    let report = migrate(&from, options(&s, "docs"), batches).await.unwrap();
+    let report = migrate(&from, "docs", options(s.url()), 100, None)
+        .await
+        .unwrap();
     assert_eq!(
         (report.resumed_after, report.copied),
         (200, 300),
@@ -599,18 +501,17 @@ async fn an_interrupted_migration_resumes_where_it_stopped() {
 async fn one_pipeline_config_moves_to_the_server_by_its_kind() {
     let dir = tempfile::tempdir().unwrap();
     let from = edge_store(&dir.path().join("store"), 200).await;
-    let s = standin::StandIn::start(None).await;
-    migrate(&from, options(&s, "docs"), MigrateOptions::default())
+    let s = QdrantServer::start(None);
+    migrate(&from, "docs", options(s.url()), 256, None)
         .await
         .unwrap();
     drop(from);
-    let mut registry = ragweave::config::Registry::with_builtins();
-    ragweave::qdrant_edge::register(&mut registry);
-    ragweave::qdrant::register(&mut registry);
+    let registry = ragweave::registry();
     let config = |location: &str| {
         format!(
             "[embedders.h]\nkind = \"hashing\"\ndimension = {DIM}\n\n\
-             [experts.docs]\n{location}\nembedder = \"h\"\nmode = \"dense\"\n"
+             [stores.docs]\n{location}\nembedder = \"h\"\n\n\
+             [experts.docs]\nkind = \"store\"\nstore = \"docs\"\nmode = \"dense\"\n"
         )
     };
     let mut answers = Vec::new();

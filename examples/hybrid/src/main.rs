@@ -15,8 +15,8 @@ use std::sync::Arc;
 use ragweave::candle::{CandleEmbedder, CandleEmbedderOptions};
 use ragweave::eval::{Dataset, Metric, Run, evaluate};
 use ragweave::ingest::Ingestor;
-use ragweave::qdrant_edge::{DenseSpec, EdgeStore, EdgeStoreOptions, SearchMode};
-use ragweave::{Embedder, Query, Retriever};
+use ragweave::qdrant_edge::{EdgeStore, EdgeStoreOptions, SearchMode};
+use ragweave::{Query, Retriever};
 
 fn flag(args: &[String], name: &str, default: usize) -> Result<usize, std::num::ParseIntError> {
     match args
@@ -86,17 +86,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     )?);
     let store = EdgeStore::open(
         work.path().join("store"),
-        EdgeStoreOptions {
-            dense: Some(DenseSpec {
-                model: embedder.model_id().to_string(),
-                dimension: embedder.dimension(),
-            }),
-            ..EdgeStoreOptions::default()
-        },
+        EdgeStoreOptions::with_embedder(embedder),
     )?;
     let started = std::time::Instant::now();
     let report = Ingestor::new(Arc::new(store.clone()))
-        .embedder(embedder.clone())
         .ingest(&corpus)
         .await?;
     println!(
@@ -109,7 +102,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     println!("\n| mode | nDCG@10 |\n|---|---:|");
     for mode in [SearchMode::Sparse, SearchMode::Dense, SearchMode::Hybrid] {
-        let retriever = store.retriever(mode).with_embedder(embedder.clone())?;
+        let retriever = store.searcher(mode);
         let mut run = Run::default();
         for query in &dataset.queries {
             let hits = retriever

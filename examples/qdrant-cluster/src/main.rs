@@ -1,8 +1,8 @@
-//! Switching the store to a Qdrant cluster: a pipeline config whose expert is the embedded
-//! store (Qdrant Edge, a directory) is built, ragweave's notes are ingested into it and a
+//! Switching the store to a Qdrant cluster: a pipeline config whose store is the embedded
+//! one (Qdrant Edge, a directory) is built, ragweave's notes are ingested into it and a
 //! question asked. Then, with `QDRANT_URL` set, the store is copied into a collection on the
-//! server (`ragweave::migrate`, verified by count), the same config is built with the
-//! expert's `kind` and location changed, and the same question returns the same passages.
+//! server (`ragweave::migrate`, verified by count), the same config is built with its
+//! `[stores.notes]` entry changed, and the same question returns the same passages.
 //!
 //! `QDRANT_URL=http://localhost:6334 cargo run -p qdrant-cluster` (gRPC port; `QDRANT_API_KEY`
 //! if the server wants one). Without `QDRANT_URL` only the embedded half runs, and says so.
@@ -12,15 +12,17 @@ use std::sync::Arc;
 
 use ragweave::config::PipelineConfig;
 use ragweave::ingest::Ingestor;
-use ragweave::migrate::{MigrateOptions, migrate};
+use ragweave::migrate::migrate;
 use ragweave::qdrant::QdrantOptions;
 use ragweave::qdrant_edge::{EdgeStore, EdgeStoreOptions};
 
 const QUESTION: &str = "how does the router choose experts?";
 
-/// The config; only the `[experts.notes]` lines differ between the two stores.
-fn config(expert: &str) -> String {
-    format!("candidates = 5\n\n[experts.notes]\n{expert}\n")
+/// The config; only the `[stores.notes]` lines differ between the two stores.
+fn config(store: &str) -> String {
+    format!(
+        "candidates = 5\n\n[stores.notes]\n{store}\n\n[experts.notes]\nkind = \"store\"\nstore = \"notes\"\n"
+    )
 }
 
 async fn top_passages(config: &str, dir: &Path) -> ragweave::Result<Vec<String>> {
@@ -58,11 +60,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Ok(());
     };
     let collection = format!("ragweave-example-{}", std::process::id());
-    let mut options = QdrantOptions::new(url.clone(), collection.clone());
-    options.api_key = std::env::var("QDRANT_API_KEY").ok();
-    let copied = migrate(&store, options, MigrateOptions::default()).await?;
+    let copied = migrate(
+        &store,
+        &collection,
+        QdrantOptions::at(url.clone()),
+        256,
+        None,
+    )
+    .await?;
     println!(
-        "copied {} points to {url} collection {collection}; verified: {} in the store, {} in the collection",
+        "copied {} chunks to {url} collection {collection}; verified: {} in the store, {} in the collection",
         copied.copied, copied.source_count, copied.target_count
     );
 

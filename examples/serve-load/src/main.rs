@@ -16,6 +16,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use ragweave_core::config::BuiltPipeline;
 use ragweave_core::{EmbeddedChunk, Pipeline, Query, read_jsonl_corpus};
 use ragweave_qdrant_edge::{EdgeStore, EdgeStoreOptions, SearchMode};
 use ragweave_serve::{ServeOptions, Served, Server};
@@ -71,7 +72,7 @@ async fn server() {
     }
     store.optimize().await.unwrap();
     let pipeline = Pipeline::builder()
-        .expert("scifact", Arc::new(store.retriever(SearchMode::Sparse)))
+        .expert("scifact", Arc::new(store.searcher(SearchMode::Sparse)))
         .build()
         .unwrap();
 
@@ -94,8 +95,9 @@ async fn server() {
         percentile(&latencies, 0.99)
     );
 
+    let served = Served::new(BuiltPipeline::new(pipeline), None).unwrap();
     let server = Server::new(
-        Served::new(pipeline),
+        served,
         ServeOptions {
             max_concurrency: concurrency * 2,
             ..ServeOptions::default()

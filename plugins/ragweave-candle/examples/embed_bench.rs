@@ -5,7 +5,7 @@
 
 use std::time::Instant;
 
-use ragweave_candle::{CandleEmbedder, CandleEmbedderOptions, Precision};
+use ragweave_candle::{CandleEmbedder, CandleEmbedderOptions, EngineOptions, Precision};
 use ragweave_core::{EmbedInput, read_jsonl_corpus};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -26,9 +26,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map(|c| c.text)
         .collect();
     let options = CandleEmbedderOptions {
-        precision,
+        engine: EngineOptions {
+            precision,
+            max_length: Some(256),
+            ..Default::default()
+        },
         batch_size: batch,
-        max_length: Some(256),
         ..Default::default()
     };
     let embedder = CandleEmbedder::load(model, options)?;

@@ -6,6 +6,8 @@ use async_trait::async_trait;
 use candle_core::{DType, IndexOp, Module, Tensor};
 use candle_nn::Linear;
 use ragweave_core::{Error, Hit, Query, Reranker, Result, sort_hits};
+use schemars::JsonSchema;
+use serde::Deserialize;
 use serde_json::Value;
 use tokenizers::EncodeInput;
 
@@ -13,31 +15,25 @@ use crate::bert::linear;
 use crate::error::{CandleError, bad_file};
 use crate::files::ModelFiles;
 use crate::model::{LoadedModel, check_batch_size, off_the_runtime};
-use crate::options::{Accelerator, Precision};
+use crate::options::EngineOptions;
 
-/// How to load and run a [`CrossEncoder`].
-#[derive(Debug, Clone)]
+/// How to load and run a [`CrossEncoder`]: also the fields of the `candle_cross_encoder`
+/// kind beside `model`. `Default` is fp32 on the CPU, 16 pairs a pass.
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
 pub struct CrossEncoderOptions {
-    /// Number format.
-    pub precision: Precision,
-    /// CPU or GPU.
-    pub accelerator: Accelerator,
+    /// Where and how the model runs.
+    #[serde(flatten, deserialize_with = "ragweave_core::config::flat")]
+    pub engine: EngineOptions,
     /// Query-passage pairs per forward pass.
     pub batch_size: usize,
-    /// Longest pair in tokens (the passage is cut first); default: the model's.
-    pub max_length: Option<usize>,
-    /// Hub revision, for hub ids.
-    pub revision: Option<String>,
 }
 
 impl Default for CrossEncoderOptions {
     fn default() -> Self {
         Self {
-            precision: Precision::F32,
-            accelerator: Accelerator::Cpu,
+            engine: EngineOptions::default(),
             batch_size: 16,
-            max_length: None,
-            revision: None,
         }
     }
 }
@@ -62,7 +58,7 @@ struct Inner {
 impl CrossEncoder {
     /// Loads a model from a local directory or a hub id.
     pub fn load(model: &str, options: CrossEncoderOptions) -> Result<Self, CandleError> {
-        let files = ModelFiles::resolve(model, options.revision.as_deref())?;
+        let files = ModelFiles::resolve(model, options.engine.revision.as_deref())?;
         Self::from_files(&files, options)
     }
 
@@ -74,9 +70,9 @@ impl CrossEncoder {
         check_batch_size(options.batch_size)?;
         let model = LoadedModel::load(
             files,
-            options.precision,
-            options.accelerator,
-            options.max_length,
+            options.engine.precision,
+            options.engine.device,
+            options.engine.max_length,
         )?;
         let labels = label_count(&model.raw_config);
         let h = model.config.hidden_size;
@@ -171,6 +167,10 @@ impl Inner {
 
 #[async_trait]
 impl Reranker for CrossEncoder {
+    fn name(&self) -> &str {
+        "candle-cross-encoder"
+    }
+
     async fn rerank(&self, query: &Query, mut hits: Vec<Hit>) -> Result<Vec<Hit>> {
         if hits.is_empty() {
             return Ok(hits);

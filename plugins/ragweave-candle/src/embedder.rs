@@ -5,56 +5,51 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use candle_core::DType;
 use ragweave_core::{EmbedInput, Embedder, Error, InputKind, Result, TokenCounter};
+use schemars::JsonSchema;
+use serde::Deserialize;
 use tokenizers::{Encoding, Tokenizer};
 
 use crate::bert::l2_normalize;
 use crate::error::CandleError;
 use crate::files::ModelFiles;
 use crate::model::{LoadedModel, check_batch_size, off_the_runtime};
-use crate::options::{Accelerator, Precision};
+use crate::options::EngineOptions;
 use crate::pooling::Pooling;
 use crate::prompts::Prompts;
 
-/// How to load and run a [`CandleEmbedder`]; `Default` is fp32 on the CPU with the model's
-/// own pooling, prompts and length limit.
-#[derive(Debug, Clone)]
+/// How to load and run a [`CandleEmbedder`]: also the fields of the `candle` kind beside
+/// `model`. `Default` is fp32 on the CPU with the model's own pooling, prompts and length
+/// limit.
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
 pub struct CandleEmbedderOptions {
-    /// Number format; `Precision::Bf16` trades a little accuracy for speed where the
-    /// hardware has bf16 arithmetic.
-    pub precision: Precision,
-    /// CPU or GPU.
-    pub accelerator: Accelerator,
+    /// Where and how the model runs.
+    #[serde(flatten, deserialize_with = "ragweave_core::config::flat")]
+    pub engine: EngineOptions,
     /// Texts per forward pass; each batch is padded to its longest text.
     pub batch_size: usize,
-    /// Longest input in tokens (longer ones are truncated); default: the model's.
-    pub max_length: Option<usize>,
-    /// Overrides the model's pooling.
+    /// `mean`, `cls` or `max`; default: the model's pooling config.
     pub pooling: Option<Pooling>,
     /// Prefix before queries; default: the model's prompt (see [`crate`] docs).
     pub query_prefix: Option<String>,
     /// Prefix before documents; default: the model's prompt.
     pub document_prefix: Option<String>,
-    /// L2-normalise vectors (for cosine search); default true.
+    /// L2-normalise vectors (for cosine search).
     pub normalize: bool,
-    /// The id stores record for these vectors; default: the model's name.
+    /// The model id stores record for these vectors; default: the model's name.
     pub model_id: Option<String>,
-    /// Hub revision, for hub ids.
-    pub revision: Option<String>,
 }
 
 impl Default for CandleEmbedderOptions {
     fn default() -> Self {
         Self {
-            precision: Precision::F32,
-            accelerator: Accelerator::Cpu,
+            engine: EngineOptions::default(),
             batch_size: 32,
-            max_length: None,
             pooling: None,
             query_prefix: None,
             document_prefix: None,
             normalize: true,
             model_id: None,
-            revision: None,
         }
     }
 }
@@ -87,7 +82,7 @@ struct Inner {
 impl CandleEmbedder {
     /// Loads a model from a local directory or a hub id (downloaded once into the hub cache).
     pub fn load(model: &str, options: CandleEmbedderOptions) -> Result<Self, CandleError> {
-        let files = ModelFiles::resolve(model, options.revision.as_deref())?;
+        let files = ModelFiles::resolve(model, options.engine.revision.as_deref())?;
         Self::from_files(&files, options)
     }
 
@@ -99,9 +94,9 @@ impl CandleEmbedder {
         check_batch_size(options.batch_size)?;
         let model = LoadedModel::load(
             files,
-            options.precision,
-            options.accelerator,
-            options.max_length,
+            options.engine.precision,
+            options.engine.device,
+            options.engine.max_length,
         )?;
         let pooling = match options.pooling {
             Some(p) => p,
@@ -225,6 +220,10 @@ fn truncate(s: &str, chars: usize) -> String {
 
 #[async_trait]
 impl Embedder for CandleEmbedder {
+    fn name(&self) -> &str {
+        "candle"
+    }
+
     fn model_id(&self) -> &str {
         &self.inner.model_id
     }

@@ -72,7 +72,7 @@ pub enum CandleError {
         reason: String,
     },
     /// candle failed while loading weights or computing.
-    #[error("candle: {0}")]
+    #[error("the candle engine failed")]
     Engine(#[from] candle_core::Error),
 }
 
@@ -82,12 +82,7 @@ impl From<CandleError> for Error {
             CandleError::Engine(_) => "candle model",
             _ => "candle model loading",
         };
-        Error::Component {
-            component: component.to_string(),
-            message: e.to_string(),
-            transient: false,
-            source: Some(Box::new(e)),
-        }
+        Error::failed(component, false, e)
     }
 }
 

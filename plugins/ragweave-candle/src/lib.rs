@@ -51,7 +51,7 @@ pub use cross_encoder::{CrossEncoder, CrossEncoderOptions};
 pub use embedder::{CandleEmbedder, CandleEmbedderOptions, ModelTokenCounter};
 pub use error::CandleError;
 pub use files::ModelFiles;
-pub use options::{Accelerator, Precision};
+pub use options::{Accelerator, EngineOptions, Precision};
 pub use pooling::Pooling;
 
 /// Adds the `candle` embedder and `candle_cross_encoder` reranker kinds to `registry`.

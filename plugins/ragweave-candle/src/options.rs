@@ -63,3 +63,18 @@ impl Accelerator {
         }
     }
 }
+
+/// Where a model comes from and how it runs: what the embedder and the cross-encoder share.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct EngineOptions {
+    /// Hub revision (branch, tag or commit) for hub ids.
+    pub revision: Option<String>,
+    /// `f32` (default), `bf16` or `f16`.
+    pub precision: Precision,
+    /// `{ type = "cpu" }` (default) or `{ type = "cuda", ordinal = 0 }`.
+    pub device: Accelerator,
+    /// Longest input in tokens (longer ones are truncated; a pair's passage is cut first);
+    /// default: the model's.
+    pub max_length: Option<usize>,
+}

@@ -1,13 +1,18 @@
 //! all-MiniLM-L6-v2 on candle against sentence-transformers' own vectors.
 
-use ragweave_candle::{CandleEmbedder, CandleEmbedderOptions, CandleError, Pooling, Precision};
+use ragweave_candle::{
+    CandleEmbedder, CandleEmbedderOptions, CandleError, EngineOptions, Pooling, Precision,
+};
 use ragweave_core::{EmbedInput, Embedder, Error};
 use serde_json::Value;
 
 fn minilm(precision: Precision) -> CandleEmbedder {
     let dir = ragweave_testkit::models::minilm();
     let options = CandleEmbedderOptions {
-        precision,
+        engine: EngineOptions {
+            precision,
+            ..Default::default()
+        },
         ..Default::default()
     };
     CandleEmbedder::load(dir.to_str().unwrap(), options).expect("MiniLM loads")
@@ -91,7 +96,10 @@ fn f16_stays_close_to_the_reference() {
 #[test]
 fn bf16_on_the_cpu_is_refused_up_front() {
     let options = CandleEmbedderOptions {
-        precision: Precision::Bf16,
+        engine: EngineOptions {
+            precision: Precision::Bf16,
+            ..Default::default()
+        },
         ..Default::default()
     };
     let dir = ragweave_testkit::models::minilm();

@@ -37,10 +37,13 @@ impl EmbeddingPooling {
     }
 }
 
-/// How to load and run a [`LlamaEmbedder`].
-#[derive(Debug, Clone, PartialEq)]
+/// How to load and run a [`LlamaEmbedder`]: also the fields of the `llama_cpp_embedder`
+/// kind beside `model`.
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
 pub struct LlamaEmbedderOptions {
-    /// Pooling; default: the model's `pooling_type` metadata (required when it has none).
+    /// `mean`, `cls` or `last`; default: the model's `pooling_type` metadata (required when
+    /// it has none).
     pub pooling: Option<EmbeddingPooling>,
     /// L2-normalise vectors.
     pub normalize: bool,
@@ -49,6 +52,7 @@ pub struct LlamaEmbedderOptions {
     /// Text before each document.
     pub document_prefix: Option<String>,
     /// Sizes, threads, GPU layers, hub revision.
+    #[serde(flatten, deserialize_with = "ragweave_core::config::flat")]
     pub encoder: EncoderOptions,
     /// The model id stores record; default: the file name without `.gguf`.
     pub model_id: Option<String>,
@@ -151,6 +155,10 @@ impl TokenCounter for GgufTokenCounter {
 
 #[async_trait]
 impl Embedder for LlamaEmbedder {
+    fn name(&self) -> &str {
+        "llama-cpp"
+    }
+
     fn model_id(&self) -> &str {
         &self.id
     }

@@ -11,6 +11,9 @@
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
+
+use schemars::JsonSchema;
+use serde::Deserialize;
 use std::sync::mpsc::{Receiver, Sender};
 
 use llama_cpp_2::context::LlamaContext;
@@ -32,8 +35,11 @@ pub(crate) struct EncodeJob {
     pub reply: Reply,
 }
 
-/// How to run an encoder model (an embedder or a reranker): its sizes and where it runs.
-#[derive(Debug, Clone, PartialEq)]
+/// How to run an encoder model (an embedder or a reranker): its sizes and where it runs;
+/// also the fields of the `llama_cpp_reranker` kind, and of `llama_cpp_embedder`, beside
+/// `model`.
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
 pub struct EncoderOptions {
     /// Longest input in tokens (a reranker's query and passage together), special tokens
     /// included; default: the model's training context.
@@ -41,7 +47,7 @@ pub struct EncoderOptions {
     /// Most tokens decoded in one batch; default: `max_length`. Attention spans the whole
     /// batch, so batches much longer than one input cost more than they save.
     pub batch_tokens: Option<u32>,
-    /// Most sequences in one batch.
+    /// Most sequences (texts, or query-passage pairs) in one batch.
     pub max_sequences: u32,
     /// Flash attention: about 18% faster on the CPU (MiniLM), but outputs then move by about
     /// 1e-3 with what else shares their batch. Off: each output is its own.

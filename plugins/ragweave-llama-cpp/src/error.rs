@@ -100,12 +100,7 @@ impl From<LlamaCppError> for Error {
     fn from(e: LlamaCppError) -> Self {
         match e {
             LlamaCppError::PromptTooLong { .. } => Error::invalid("messages", e.to_string()),
-            other => Error::Component {
-                component: "llama.cpp".to_string(),
-                message: other.to_string(),
-                transient: false,
-                source: Some(Box::new(other)),
-            },
+            other => Error::failed("llama.cpp", false, other),
         }
     }
 }

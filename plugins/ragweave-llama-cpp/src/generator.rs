@@ -9,6 +9,8 @@ use futures::StreamExt;
 use llama_cpp_2::model::LlamaModel;
 use llama_cpp_2::token::LlamaToken;
 use ragweave_core::{Completion, Error, GenerateRequest, Generator, Result, TokenStream};
+use schemars::JsonSchema;
+use serde::Deserialize;
 use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
 
 use crate::error::LlamaCppError;
@@ -17,8 +19,10 @@ use crate::sampling;
 use crate::template::{ChatFormat, TemplateSource};
 use crate::worker::{self, Event, Job, Shape};
 
-/// How to load and run a [`LlamaGenerator`].
-#[derive(Debug, Clone, PartialEq)]
+/// How to load and run a [`LlamaGenerator`]: also the fields of the `llama_cpp` kind
+/// beside `model`.
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
 pub struct LlamaGeneratorOptions {
     /// Context window per request, in tokens; default: the model's training context, at most
     /// 4,096.
@@ -210,6 +214,10 @@ fn check_options(o: &LlamaGeneratorOptions) -> std::result::Result<(), LlamaCppE
 
 #[async_trait]
 impl Generator for LlamaGenerator {
+    fn name(&self) -> &str {
+        "llama-cpp"
+    }
+
     async fn stream(&self, request: &GenerateRequest) -> Result<TokenStream> {
         let events = self.submit(request)?;
         let stream = futures::stream::unfold(events, |mut events| async move {

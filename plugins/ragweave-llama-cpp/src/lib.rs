@@ -42,7 +42,7 @@ pub fn llama_backend() -> &'static llama_cpp_2::llama_backend::LlamaBackend {
 }
 pub use files::resolve;
 pub use generator::{LlamaGenerator, LlamaGeneratorOptions};
-pub use reranker::{LlamaReranker, LlamaRerankerOptions};
+pub use reranker::LlamaReranker;
 pub use template::TemplateSource;
 
 /// Registers this plugin's config kinds: `llama_cpp`, `llama_cpp_embedder`, `llama_cpp_reranker`.

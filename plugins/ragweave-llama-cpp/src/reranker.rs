@@ -14,9 +14,6 @@ use crate::encoder::{self, EncodeJob, EncoderOptions, model_pooling};
 use crate::error::LlamaCppError;
 use crate::model::{self, Loaded};
 
-/// How to load and run a [`LlamaReranker`] (`max_length` bounds query and passage together).
-pub type LlamaRerankerOptions = EncoderOptions;
-
 /// A reranking model in GGUF (a cross-encoder with a classification head, e.g. bge-reranker
 /// or jina-reranker): each (query, passage) pair gets the model's relevance score.
 pub struct LlamaReranker {
@@ -28,10 +25,7 @@ pub struct LlamaReranker {
 
 impl LlamaReranker {
     /// Loads a GGUF reranker (its metadata must declare rank pooling).
-    pub fn load(
-        spec: &str,
-        options: LlamaRerankerOptions,
-    ) -> std::result::Result<Self, LlamaCppError> {
+    pub fn load(spec: &str, options: EncoderOptions) -> std::result::Result<Self, LlamaCppError> {
         let Loaded {
             model,
             path,
@@ -117,6 +111,10 @@ impl LlamaReranker {
 
 #[async_trait]
 impl Reranker for LlamaReranker {
+    fn name(&self) -> &str {
+        "llama-cpp"
+    }
+
     async fn rerank(&self, query: &Query, mut hits: Vec<Hit>) -> Result<Vec<Hit>> {
         if hits.is_empty() {
             return Ok(hits);
@@ -157,8 +155,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("reranker.gguf");
         spec.write(&path).unwrap();
-        let r =
-            LlamaReranker::load(path.to_str().unwrap(), LlamaRerankerOptions::default()).unwrap();
+        let r = LlamaReranker::load(path.to_str().unwrap(), EncoderOptions::default()).unwrap();
         let pair = r.pair_tokens("where do rivers go", "to the sea");
         // [CLS] query [SEP] passage [SEP], with the writer's ids (CLS 2, SEP 3).
         assert_eq!(pair.first().map(|t| t.0), Some(2));

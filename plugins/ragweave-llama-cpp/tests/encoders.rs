@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use ragweave_core::{Chunk, EmbedInput, Embedder, Error, Hit, Query, Reranker};
 use ragweave_llama_cpp::{
     EmbeddingPooling, EncoderOptions, LlamaCppError, LlamaEmbedder, LlamaEmbedderOptions,
-    LlamaReranker, LlamaRerankerOptions,
+    LlamaReranker,
 };
 use ragweave_testkit::gguf::{DecoderSpec, EncoderSpec, convert_bert};
 
@@ -70,7 +70,7 @@ async fn a_decoder_without_pooling_metadata_needs_a_pooling_option() {
 async fn tiny_reranker_scores_pairs_with_rank_pooling() {
     let dir = tempfile::tempdir().unwrap();
     let path = write(&dir, "tiny-reranker.gguf", &EncoderSpec::tiny_reranker());
-    let r = LlamaReranker::load(&path, LlamaRerankerOptions::default()).unwrap();
+    let r = LlamaReranker::load(&path, EncoderOptions::default()).unwrap();
     ragweave_testkit::reranker::check(&r).await.assert_passed();
     let passages = ["rivers run to the sea", "a b c", "mountains are tall", "x"];
     let together = r.scores("where do rivers go", &passages).await.unwrap();
@@ -96,7 +96,7 @@ async fn tiny_reranker_scores_pairs_with_rank_pooling() {
     assert_eq!(ranked.iter().map(|h| h.score).collect::<Vec<_>>(), expected);
     // An embedding model is not a reranker.
     let embedder = write(&dir, "tiny-bert.gguf", &EncoderSpec::tiny());
-    let refused = LlamaReranker::load(&embedder, LlamaRerankerOptions::default());
+    let refused = LlamaReranker::load(&embedder, EncoderOptions::default());
     assert!(
         matches!(refused, Err(LlamaCppError::WrongKind { .. })),
         "{refused:?}"

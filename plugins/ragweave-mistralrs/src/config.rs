@@ -1,8 +1,5 @@
-//! Config kinds: `mistralrs` (generator) and `mistralrs_embedder`.
-//!
-//! The generator kind takes the llama.cpp generator's `model`, `revision`, `parallel` and
-//! `chat_template` keys with the same meaning, so a pipeline moves between the engines by
-//! changing `kind` alone.
+//! Config kinds: `mistralrs` (generator) and `mistralrs_embedder`: a `model` and the
+//! component's own option type, flattened in.
 
 use std::sync::Arc;
 
@@ -12,7 +9,6 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::embedder::{MistralRsEmbedder, MistralRsEmbedderOptions};
-use crate::engine::Dtype;
 use crate::error::MistralRsError;
 use crate::generator::{MistralRsGenerator, MistralRsGeneratorOptions};
 
@@ -30,63 +26,9 @@ pub struct MistralRsGeneratorConfig {
     /// A `.gguf` file or a Hugging Face-format directory (relative to the config file), a hub
     /// repository `owner/repo`, or a hub GGUF file `owner/repo/file.gguf`.
     pub model: String,
-    /// Hub revision for hub models.
-    #[serde(default)]
-    pub revision: Option<String>,
-    /// Requests the scheduler runs together.
-    #[serde(default = "default_parallel")]
-    pub parallel: usize,
-    /// `chatml`, Jinja template text, or a `.jinja` / `.json` file; default: the model's.
-    #[serde(default)]
-    pub chat_template: Option<String>,
-    /// A `tokenizer.json` instead of the model's.
-    #[serde(default)]
-    pub tokenizer: Option<String>,
-    /// In-situ quantisation of Hugging Face-format weights (`q4k`, `q8_0`, `hqq4`, ...).
-    #[serde(default)]
-    pub isq: Option<String>,
-    /// `auto`, `f32`, `f16` or `bf16` for Hugging Face-format weights.
-    #[serde(default)]
-    pub dtype: Dtype,
-    /// Run on the CPU even in a `cuda` build.
-    #[serde(default)]
-    pub cpu: bool,
-}
-
-fn default_parallel() -> usize {
-    4
-}
-
-fn config_error(ctx: &BuildContext, e: MistralRsError) -> Error {
-    Error::config(format!("{}.model", ctx.path()), e.to_string())
-}
-
-/// A template given as a file is relative to the config, like the model.
-fn template_location(ctx: &BuildContext, t: String) -> String {
-    let is_file =
-        !t.contains("{{") && !t.contains("{%") && (t.ends_with(".jinja") || t.ends_with(".json"));
-    if is_file { ctx.model_location(&t) } else { t }
-}
-
-impl ComponentConfig for MistralRsGeneratorConfig {
-    type Component = dyn Generator;
-    const KIND: &'static str = "mistralrs";
-
-    async fn build(self, ctx: &BuildContext) -> Result<Arc<dyn Generator>> {
-        let options = MistralRsGeneratorOptions {
-            revision: self.revision,
-            chat_template: self.chat_template.map(|t| template_location(ctx, t)),
-            tokenizer: self.tokenizer.map(|t| ctx.model_location(&t).into()),
-            isq: self.isq,
-            dtype: self.dtype,
-            parallel: self.parallel,
-            cpu: self.cpu,
-        };
-        let g = MistralRsGenerator::load(&ctx.model_location(&self.model), options)
-            .await
-            .map_err(|e| config_error(ctx, e))?;
-        Ok(Arc::new(g))
-    }
+    /// How it loads and runs.
+    #[serde(flatten, deserialize_with = "ragweave_core::config::flat")]
+    pub options: MistralRsGeneratorOptions,
 }
 
 /// Config of a [`MistralRsEmbedder`].
@@ -101,30 +43,40 @@ impl ComponentConfig for MistralRsGeneratorConfig {
 pub struct MistralRsEmbedderConfig {
     /// A Hugging Face-format directory (relative to the config file) or hub repository.
     pub model: String,
-    /// Hub revision for hub models.
-    #[serde(default)]
-    pub revision: Option<String>,
-    /// Text before each query; default: the model's `query` prompt.
-    #[serde(default)]
-    pub query_prefix: Option<String>,
-    /// Text before each document; default: the model's `document` prompt.
-    #[serde(default)]
-    pub document_prefix: Option<String>,
-    /// In-situ quantisation at load (`q8_0`, `q4k`, ...).
-    #[serde(default)]
-    pub isq: Option<String>,
-    /// `auto`, `f32`, `f16` or `bf16`.
-    #[serde(default)]
-    pub dtype: Dtype,
-    /// Texts the scheduler embeds together (default 32).
-    #[serde(default)]
-    pub parallel: Option<usize>,
-    /// Run on the CPU even in a `cuda` build.
-    #[serde(default)]
-    pub cpu: bool,
-    /// The model id stores record; default: the directory name or hub id.
-    #[serde(default)]
-    pub model_id: Option<String>,
+    /// How it loads and runs.
+    #[serde(flatten, deserialize_with = "ragweave_core::config::flat")]
+    pub options: MistralRsEmbedderOptions,
+}
+
+fn config_error(ctx: &BuildContext, e: MistralRsError) -> Error {
+    Error::config(
+        format!("{}.model", ctx.path()),
+        ragweave_core::Report::of(&e).to_string(),
+    )
+}
+
+/// A template given as a file is relative to the config, like the model.
+fn template_location(ctx: &BuildContext, t: String) -> String {
+    let is_file =
+        !t.contains("{{") && !t.contains("{%") && (t.ends_with(".jinja") || t.ends_with(".json"));
+    if is_file { ctx.model_location(&t) } else { t }
+}
+
+impl ComponentConfig for MistralRsGeneratorConfig {
+    type Component = dyn Generator;
+    const KIND: &'static str = "mistralrs";
+
+    async fn build(self, ctx: &BuildContext) -> Result<Arc<dyn Generator>> {
+        let mut options = self.options;
+        options.chat_template = options.chat_template.map(|t| template_location(ctx, t));
+        options.tokenizer = options
+            .tokenizer
+            .map(|t| ctx.model_location(&t.to_string_lossy()).into());
+        let g = MistralRsGenerator::load(&ctx.model_location(&self.model), options)
+            .await
+            .map_err(|e| config_error(ctx, e))?;
+        Ok(Arc::new(g))
+    }
 }
 
 impl ComponentConfig for MistralRsEmbedderConfig {
@@ -132,17 +84,7 @@ impl ComponentConfig for MistralRsEmbedderConfig {
     const KIND: &'static str = "mistralrs_embedder";
 
     async fn build(self, ctx: &BuildContext) -> Result<Arc<dyn Embedder>> {
-        let options = MistralRsEmbedderOptions {
-            revision: self.revision,
-            query_prefix: self.query_prefix,
-            document_prefix: self.document_prefix,
-            isq: self.isq,
-            dtype: self.dtype,
-            parallel: self.parallel,
-            cpu: self.cpu,
-            model_id: self.model_id,
-        };
-        let e = MistralRsEmbedder::load(&ctx.model_location(&self.model), options)
+        let e = MistralRsEmbedder::load(&ctx.model_location(&self.model), self.options)
             .await
             .map_err(|e| config_error(ctx, e))?;
         Ok(Arc::new(e))

@@ -5,9 +5,11 @@ use std::path::{Path, PathBuf};
 use async_trait::async_trait;
 use mistralrs::{Constraint, Model, NormalRequest, Request, RequestMessage, Response};
 use ragweave_core::{EmbedInput, Embedder, Error, Result};
+use schemars::JsonSchema;
+use serde::Deserialize;
 use serde_json::Value;
 
-use crate::engine::{self, BuildSettings, Dtype};
+use crate::engine::{self, BuildSettings, EngineOptions};
 use crate::error::MistralRsError;
 use crate::guard::guard;
 use crate::prompts::Prompts;
@@ -16,23 +18,20 @@ use crate::source::{self, Source};
 /// Model classes mistral.rs 0.8 embeds with (`architectures[0]` of `config.json`).
 const EMBEDDING_ARCHITECTURES: &[&str] = &["Qwen3ForCausalLM", "Gemma3TextModel"];
 
-/// How to load a [`MistralRsEmbedder`].
-#[derive(Debug, Clone, PartialEq, Default)]
+/// How to load a [`MistralRsEmbedder`]: also the fields of the `mistralrs_embedder` kind
+/// beside `model`.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
 pub struct MistralRsEmbedderOptions {
-    /// Hub revision for hub models.
-    pub revision: Option<String>,
+    /// Where the weights come from and how they run.
+    #[serde(flatten, deserialize_with = "ragweave_core::config::flat")]
+    pub engine: EngineOptions,
     /// Text before each query; default: the model's sentence-transformers `query` prompt.
     pub query_prefix: Option<String>,
     /// Text before each document; default: the model's `document` prompt.
     pub document_prefix: Option<String>,
-    /// In-situ quantisation at load (`q8_0`, `q4k`, ...).
-    pub isq: Option<String>,
-    /// Precision of the weights.
-    pub dtype: Dtype,
     /// Texts mistral.rs's scheduler embeds together; default 32.
     pub parallel: Option<usize>,
-    /// Run on the CPU even in a `cuda` build.
-    pub cpu: bool,
     /// The model id stores record; default: the directory name or hub id.
     pub model_id: Option<String>,
 }
@@ -78,16 +77,21 @@ impl MistralRsEmbedder {
                 check_local(dir, architecture, &source)?;
                 Some(dir.clone())
             }
-            Source::HubRepo { repo } => hub_dir(repo, options.revision.as_deref()),
+            Source::HubRepo { repo } => hub_dir(repo, options.engine.revision.as_deref()),
             Source::GgufFile { .. } | Source::HubGguf { .. } => None,
         };
-        let isq = options.isq.as_deref().map(engine::parse_isq).transpose()?;
+        let isq = options
+            .engine
+            .isq
+            .as_deref()
+            .map(engine::parse_isq)
+            .transpose()?;
         let settings = BuildSettings {
-            revision: options.revision.as_deref(),
+            revision: options.engine.revision.as_deref(),
             isq,
-            dtype: options.dtype,
+            dtype: options.engine.dtype,
             max_sequences: options.parallel.unwrap_or(32),
-            cpu: options.cpu,
+            cpu: options.engine.cpu,
         };
         let model = guard(
             "loading the embedding model",
@@ -255,6 +259,10 @@ fn default_id(source: &Source) -> String {
 
 #[async_trait]
 impl Embedder for MistralRsEmbedder {
+    fn name(&self) -> &str {
+        "mistralrs"
+    }
+
     fn model_id(&self) -> &str {
         &self.model_id
     }

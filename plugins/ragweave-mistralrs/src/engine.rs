@@ -13,6 +13,22 @@ use crate::error::{MistralRsError, chain};
 use crate::source::Source;
 use crate::template::Template;
 
+/// Where a model's weights come from and how they run: what the generator and the embedder
+/// share.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct EngineOptions {
+    /// Hub revision for hub models.
+    pub revision: Option<String>,
+    /// In-situ quantisation of Hugging Face-format weights at load (`q4k`, `q8_0`, `hqq4`,
+    /// `4`, `8`, ... as mistral.rs names them); GGUF files are quantised already.
+    pub isq: Option<String>,
+    /// `auto`, `f32`, `f16` or `bf16` for Hugging Face-format weights.
+    pub dtype: Dtype,
+    /// Run on the CPU even in a `cuda` build.
+    pub cpu: bool,
+}
+
 /// Precision mistral.rs runs Hugging Face-format weights in (GGUF files keep theirs).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]

@@ -100,12 +100,7 @@ impl From<MistralRsError> for Error {
     fn from(e: MistralRsError) -> Self {
         match e {
             MistralRsError::Rejected(_) => Error::invalid("messages", e.to_string()),
-            other => Error::Component {
-                component: "mistral.rs".to_string(),
-                message: other.to_string(),
-                transient: false,
-                source: Some(Box::new(other)),
-            },
+            other => Error::failed("mistral.rs", false, other),
         }
     }
 }

@@ -12,45 +12,41 @@ use mistralrs::{
 use ragweave_core::{
     Completion, Error, GenerateRequest, Generator, Result, Role, SamplingParams, TokenStream,
 };
+use schemars::JsonSchema;
+use serde::Deserialize;
 
-use crate::engine::{self, BuildSettings, Dtype};
+use crate::engine::{self, BuildSettings, EngineOptions};
 use crate::error::MistralRsError;
 use crate::guard::guard;
 use crate::reply::{Reply, Step, TokenCounter};
 use crate::source::{self, Source};
 use crate::template::{self, TemplateSource};
 
-/// How to load and run a [`MistralRsGenerator`].
-#[derive(Debug, Clone, PartialEq)]
+/// How to load and run a [`MistralRsGenerator`]: also the fields of the `mistralrs` kind
+/// beside `model` (whose `model`, `revision`, `parallel` and `chat_template` mean what the
+/// llama.cpp generator's do, so a pipeline moves between the engines by `kind` alone).
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
 pub struct MistralRsGeneratorOptions {
-    /// Hub revision for hub models.
-    pub revision: Option<String>,
+    /// Where the weights come from and how they run.
+    #[serde(flatten, deserialize_with = "ragweave_core::config::flat")]
+    pub engine: EngineOptions,
     /// `chatml`, Jinja template text, or a `.jinja` / `.json` template file; default: the
     /// model's template, else ChatML.
     pub chat_template: Option<String>,
     /// A `tokenizer.json` to use instead of the model's (GGUF files carry their own).
     pub tokenizer: Option<PathBuf>,
-    /// In-situ quantisation of Hugging Face-format weights at load (`q4k`, `q8_0`, `hqq4`,
-    /// `4`, `8`, ... as mistral.rs names them); GGUF files are quantised already.
-    pub isq: Option<String>,
-    /// Precision of Hugging Face-format weights.
-    pub dtype: Dtype,
     /// Requests mistral.rs's scheduler runs together.
     pub parallel: usize,
-    /// Run on the CPU even in a `cuda` build.
-    pub cpu: bool,
 }
 
 impl Default for MistralRsGeneratorOptions {
     fn default() -> Self {
         Self {
-            revision: None,
+            engine: EngineOptions::default(),
             chat_template: None,
             tokenizer: None,
-            isq: None,
-            dtype: Dtype::Auto,
             parallel: 4,
-            cpu: false,
         }
     }
 }
@@ -96,22 +92,27 @@ impl MistralRsGenerator {
         }
         let source = source::locate(spec)?;
         let is_gguf = matches!(source, Source::GgufFile { .. } | Source::HubGguf { .. });
-        if is_gguf && options.isq.is_some() {
+        if is_gguf && options.engine.isq.is_some() {
             return Err(MistralRsError::Option {
                 option: "isq",
                 reason: "applies to Hugging Face-format models; a GGUF file is quantised already"
                     .into(),
             });
         }
-        let isq = options.isq.as_deref().map(engine::parse_isq).transpose()?;
+        let isq = options
+            .engine
+            .isq
+            .as_deref()
+            .map(engine::parse_isq)
+            .transpose()?;
         let (template, template_source) =
             template::choose(options.chat_template.as_deref(), &source)?;
         let settings = BuildSettings {
-            revision: options.revision.as_deref(),
+            revision: options.engine.revision.as_deref(),
             isq,
-            dtype: options.dtype,
+            dtype: options.engine.dtype,
             max_sequences: options.parallel,
-            cpu: options.cpu,
+            cpu: options.engine.cpu,
         };
         let tokenizer = options.tokenizer.as_deref();
         let model = guard(
@@ -235,6 +236,10 @@ fn sampling(p: &SamplingParams, end_tokens: &[u32]) -> mistralrs::SamplingParams
 
 #[async_trait]
 impl Generator for MistralRsGenerator {
+    fn name(&self) -> &str {
+        "mistralrs"
+    }
+
     async fn stream(&self, request: &GenerateRequest) -> Result<TokenStream> {
         let reply = self.submit(request).await?;
         let stream = futures::stream::unfold(reply, |mut reply| async move {

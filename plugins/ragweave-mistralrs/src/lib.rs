@@ -29,7 +29,7 @@ mod template;
 
 pub use config::{MistralRsEmbedderConfig, MistralRsGeneratorConfig};
 pub use embedder::{MistralRsEmbedder, MistralRsEmbedderOptions};
-pub use engine::Dtype;
+pub use engine::{Dtype, EngineOptions};
 pub use error::MistralRsError;
 pub use generator::{MistralRsGenerator, MistralRsGeneratorOptions};
 pub use template::{CHATML, TemplateSource};

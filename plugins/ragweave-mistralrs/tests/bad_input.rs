@@ -4,7 +4,9 @@
 use std::path::PathBuf;
 
 use ragweave_core::{Error, GenerateRequest, Generator, SamplingParams};
-use ragweave_mistralrs::{MistralRsError, MistralRsGenerator, MistralRsGeneratorOptions};
+use ragweave_mistralrs::{
+    EngineOptions, MistralRsError, MistralRsGenerator, MistralRsGeneratorOptions,
+};
 use ragweave_testkit::gguf::{DecoderSpec, EncoderSpec};
 use ragweave_testkit::hf::Qwen3Spec;
 
@@ -58,7 +60,10 @@ async fn options_that_do_not_apply_are_typed_errors() {
     let path = tiny(&dir);
     let with = |o: MistralRsGeneratorOptions| MistralRsGenerator::load(path.to_str().unwrap(), o);
     let e = with(MistralRsGeneratorOptions {
-        isq: Some("q4k".into()),
+        engine: EngineOptions {
+            isq: Some("q4k".into()),
+            ..Default::default()
+        },
         ..Default::default()
     })
     .await
@@ -104,7 +109,10 @@ async fn options_that_do_not_apply_are_typed_errors() {
     let e = MistralRsGenerator::load(
         hf.to_str().unwrap(),
         MistralRsGeneratorOptions {
-            isq: Some("q9_9".into()),
+            engine: EngineOptions {
+                isq: Some("q9_9".into()),
+                ..Default::default()
+            },
             ..Default::default()
         },
     )

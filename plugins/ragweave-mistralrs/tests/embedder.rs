@@ -4,7 +4,9 @@
 use std::path::{Path, PathBuf};
 
 use ragweave_core::{EmbedInput, Embedder, InputKind};
-use ragweave_mistralrs::{MistralRsEmbedder, MistralRsEmbedderOptions, MistralRsError};
+use ragweave_mistralrs::{
+    EngineOptions, MistralRsEmbedder, MistralRsEmbedderOptions, MistralRsError,
+};
 use ragweave_testkit::gguf::DecoderSpec;
 use ragweave_testkit::hf::Qwen3Spec;
 
@@ -96,7 +98,10 @@ async fn in_situ_quantisation_stays_close_to_f32() {
     let q8 = load(
         &path,
         MistralRsEmbedderOptions {
-            isq: Some("q8_0".into()),
+            engine: EngineOptions {
+                isq: Some("q8_0".into()),
+                ..Default::default()
+            },
             ..MistralRsEmbedderOptions::default()
         },
     )

@@ -5,7 +5,9 @@
 use std::path::PathBuf;
 
 use ragweave_core::{GenerateRequest, Generator, SamplingParams};
-use ragweave_mistralrs::{MistralRsGenerator, MistralRsGeneratorOptions, TemplateSource};
+use ragweave_mistralrs::{
+    EngineOptions, MistralRsGenerator, MistralRsGeneratorOptions, TemplateSource,
+};
 use ragweave_testkit::gguf::DecoderSpec;
 use ragweave_testkit::hf::Qwen3Spec;
 
@@ -84,7 +86,10 @@ async fn hugging_face_format_model_passes_the_suite_plain_and_quantised() {
     let quantised = MistralRsGenerator::load(
         model.to_str().unwrap(),
         MistralRsGeneratorOptions {
-            isq: Some("q8_0".into()),
+            engine: EngineOptions {
+                isq: Some("q8_0".into()),
+                ..Default::default()
+            },
             ..MistralRsGeneratorOptions::default()
         },
     )

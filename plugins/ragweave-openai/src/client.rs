@@ -31,9 +31,9 @@ impl std::fmt::Debug for Client {
 }
 
 impl Client {
-    pub(crate) fn new(options: &OpenAiOptions) -> Result<Self, OpenAiError> {
+    pub(crate) fn new(model: &str, options: &OpenAiOptions) -> Result<Self, OpenAiError> {
         let root = options.root()?;
-        if options.model.trim().is_empty() {
+        if model.trim().is_empty() {
             return Err(OpenAiError::Option {
                 option: "model",
                 reason: "is empty; name the model the server serves".into(),
@@ -51,10 +51,10 @@ impl Client {
         Ok(Self {
             http,
             root,
-            api_key: options.api_key.clone(),
+            api_key: options.resolved_api_key(),
             timeout: options.timeout,
             retry: options.retry.clone(),
-            model: options.model.clone(),
+            model: model.to_string(),
         })
     }
 
@@ -307,7 +307,7 @@ mod tests {
 
     #[test]
     fn base_urls_are_checked() {
-        let bad = Client::new(&OpenAiOptions::new("localhost:8080", "m")).unwrap_err();
+        let bad = Client::new("m", &OpenAiOptions::at("localhost:8080")).unwrap_err();
         assert!(
             matches!(
                 bad,
@@ -318,9 +318,9 @@ mod tests {
             ),
             "{bad}"
         );
-        let c = Client::new(&OpenAiOptions::new("http://h:1/v1/", "m")).unwrap();
+        let c = Client::new("m", &OpenAiOptions::at("http://h:1/v1/")).unwrap();
         assert_eq!(c.url("embeddings"), "http://h:1/v1/embeddings");
-        let empty = Client::new(&OpenAiOptions::new("http://h/v1", " ")).unwrap_err();
+        let empty = Client::new(" ", &OpenAiOptions::at("http://h/v1")).unwrap_err();
         assert!(matches!(
             empty,
             OpenAiError::Option {

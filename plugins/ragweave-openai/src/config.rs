@@ -1,7 +1,7 @@
-//! Config kinds: `openai` (generator), `openai_embedder`, `openai_reranker`.
+//! Config kinds: `openai` (generator), `openai_embedder`, `openai_reranker`. Each is a
+//! `model` and the plugin's option type, flattened in.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use ragweave_core::config::{BuildContext, ComponentConfig};
 use ragweave_core::{Embedder, Error, Generator, Reranker, Result};
@@ -9,6 +9,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::embedder::{OpenAiEmbedder, OpenAiEmbedderOptions};
+use crate::error::OpenAiError;
 use crate::generator::OpenAiGenerator;
 use crate::options::OpenAiOptions;
 use crate::reranker::OpenAiReranker;
@@ -26,22 +27,11 @@ use crate::reranker::OpenAiReranker;
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OpenAiGeneratorConfig {
-    /// The API root with its version, e.g. `http://localhost:8080/v1`; default
-    /// `$OPENAI_BASE_URL`.
-    #[serde(default)]
-    pub base_url: Option<String>,
     /// The model name the server serves.
     pub model: String,
-    /// The environment variable holding the API key (never the key itself in a file);
-    /// unset or empty sends no key.
-    #[serde(default = "default_key_env")]
-    pub api_key_env: String,
-    /// Seconds to wait for a reply, or for each next streamed piece.
-    #[serde(default = "default_timeout")]
-    pub timeout_secs: f64,
-    /// Tries per request on 429, 5xx and lost connections (1 = no retries).
-    #[serde(default = "default_attempts")]
-    pub attempts: u32,
+    /// How to reach the server.
+    #[serde(flatten, deserialize_with = "ragweave_core::config::flat")]
+    pub endpoint: OpenAiOptions,
 }
 
 /// Config of an [`OpenAiEmbedder`].
@@ -56,35 +46,11 @@ pub struct OpenAiGeneratorConfig {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OpenAiEmbedderConfig {
-    /// The API root with its version; default `$OPENAI_BASE_URL`.
-    #[serde(default)]
-    pub base_url: Option<String>,
     /// The model name the server serves.
     pub model: String,
-    /// The environment variable holding the API key.
-    #[serde(default = "default_key_env")]
-    pub api_key_env: String,
-    /// Seconds to wait for a reply.
-    #[serde(default = "default_timeout")]
-    pub timeout_secs: f64,
-    /// Tries per request on 429, 5xx and lost connections.
-    #[serde(default = "default_attempts")]
-    pub attempts: u32,
-    /// The vector length; default: asked of the server at start.
-    #[serde(default)]
-    pub dimension: Option<usize>,
-    /// Texts per request.
-    #[serde(default)]
-    pub batch_size: Option<usize>,
-    /// Put before each query.
-    #[serde(default)]
-    pub query_prefix: String,
-    /// Put before each document.
-    #[serde(default)]
-    pub document_prefix: String,
-    /// Send `input_type` (`query` / `document`) for servers that read it (`ragweave serve`).
-    #[serde(default)]
-    pub send_input_type: bool,
+    /// How to reach the server and embed.
+    #[serde(flatten, deserialize_with = "ragweave_core::config::flat")]
+    pub options: OpenAiEmbedderOptions,
 }
 
 /// Config of an [`OpenAiReranker`].
@@ -98,64 +64,21 @@ pub struct OpenAiEmbedderConfig {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OpenAiRerankerConfig {
-    /// The API root with its version; default `$OPENAI_BASE_URL`.
-    #[serde(default)]
-    pub base_url: Option<String>,
     /// The model name the server serves.
     pub model: String,
-    /// The environment variable holding the API key.
-    #[serde(default = "default_key_env")]
-    pub api_key_env: String,
-    /// Seconds to wait for a reply.
-    #[serde(default = "default_timeout")]
-    pub timeout_secs: f64,
-    /// Tries per request on 429, 5xx and lost connections.
-    #[serde(default = "default_attempts")]
-    pub attempts: u32,
+    /// How to reach the server.
+    #[serde(flatten, deserialize_with = "ragweave_core::config::flat")]
+    pub endpoint: OpenAiOptions,
 }
 
-fn default_key_env() -> String {
-    "OPENAI_API_KEY".into()
-}
-fn default_timeout() -> f64 {
-    60.0
-}
-fn default_attempts() -> u32 {
-    5
-}
-
-/// The options the three kinds share, checked, with errors at the field's config path.
-fn options(
-    ctx: &BuildContext,
-    base_url: &Option<String>,
-    model: &str,
-    api_key_env: &str,
-    timeout_secs: f64,
-    attempts: u32,
-) -> Result<OpenAiOptions> {
-    let base_url = match base_url {
-        Some(url) => url.clone(),
-        None => std::env::var("OPENAI_BASE_URL").map_err(|_| {
-            Error::config(
-                format!("{}.base_url", ctx.path()),
-                "is not set and neither is $OPENAI_BASE_URL",
-            )
-        })?,
-    };
-    if !(timeout_secs.is_finite() && timeout_secs > 0.0) {
-        return Err(Error::config(
-            format!("{}.timeout_secs", ctx.path()),
-            format!("must be a positive number, got {timeout_secs}"),
-        ));
+/// An option error at the field's config path; others as they are.
+fn at(ctx: &BuildContext, e: OpenAiError) -> Error {
+    match e {
+        OpenAiError::Option { option, reason } => {
+            Error::config(format!("{}.{option}", ctx.path()), reason)
+        }
+        other => other.into(),
     }
-    let mut options = OpenAiOptions::new(base_url, model).api_key_from_env(api_key_env);
-    options.timeout = Duration::from_secs_f64(timeout_secs);
-    options.retry.attempts = attempts.max(1);
-    // Checked now so the error names the config field, not a later request.
-    options
-        .root()
-        .map_err(|e| Error::config(format!("{}.base_url", ctx.path()), e.to_string()))?;
-    Ok(options)
 }
 
 impl ComponentConfig for OpenAiGeneratorConfig {
@@ -163,15 +86,8 @@ impl ComponentConfig for OpenAiGeneratorConfig {
     const KIND: &'static str = "openai";
 
     async fn build(self, ctx: &BuildContext) -> Result<Arc<dyn Generator>> {
-        let o = options(
-            ctx,
-            &self.base_url,
-            &self.model,
-            &self.api_key_env,
-            self.timeout_secs,
-            self.attempts,
-        )?;
-        Ok(Arc::new(OpenAiGenerator::new(o)?))
+        let g = OpenAiGenerator::new(&self.model, self.endpoint).map_err(|e| at(ctx, e))?;
+        Ok(Arc::new(g))
     }
 }
 
@@ -180,22 +96,11 @@ impl ComponentConfig for OpenAiEmbedderConfig {
     const KIND: &'static str = "openai_embedder";
 
     async fn build(self, ctx: &BuildContext) -> Result<Arc<dyn Embedder>> {
-        let o = options(
-            ctx,
-            &self.base_url,
-            &self.model,
-            &self.api_key_env,
-            self.timeout_secs,
-            self.attempts,
-        )?;
-        let embedder = OpenAiEmbedderOptions {
-            dimension: self.dimension,
-            batch_size: self.batch_size,
-            query_prefix: self.query_prefix,
-            document_prefix: self.document_prefix,
-            send_input_type: self.send_input_type,
-        };
-        Ok(Arc::new(OpenAiEmbedder::connect(o, embedder).await?))
+        // Checked now so the error names the config field, not a later request.
+        self.options.endpoint.root().map_err(|e| at(ctx, e))?;
+        Ok(Arc::new(
+            OpenAiEmbedder::connect(&self.model, self.options).await?,
+        ))
     }
 }
 
@@ -204,14 +109,7 @@ impl ComponentConfig for OpenAiRerankerConfig {
     const KIND: &'static str = "openai_reranker";
 
     async fn build(self, ctx: &BuildContext) -> Result<Arc<dyn Reranker>> {
-        let o = options(
-            ctx,
-            &self.base_url,
-            &self.model,
-            &self.api_key_env,
-            self.timeout_secs,
-            self.attempts,
-        )?;
-        Ok(Arc::new(OpenAiReranker::new(o)?))
+        let r = OpenAiReranker::new(&self.model, self.endpoint).map_err(|e| at(ctx, e))?;
+        Ok(Arc::new(r))
     }
 }

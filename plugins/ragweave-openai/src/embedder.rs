@@ -2,24 +2,31 @@
 
 use async_trait::async_trait;
 use ragweave_core::{EmbedInput, Embedder, Error, InputKind, Result};
+use schemars::JsonSchema;
+use serde::Deserialize;
 
 use crate::client::Client;
 use crate::error::OpenAiError;
 use crate::options::OpenAiOptions;
 use crate::wire::{EmbeddingsReply, EmbeddingsRequest};
 
-/// How [`OpenAiEmbedder`] tells queries from documents, and how it batches.
-#[derive(Debug, Clone, PartialEq, Default)]
+/// How [`OpenAiEmbedder`] reaches its server, tells queries from documents, and batches:
+/// also the fields of the `openai_embedder` kind beside `model`.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
 pub struct OpenAiEmbedderOptions {
-    /// The vector length; `None` asks the server once at connect.
+    /// How to reach the server.
+    #[serde(flatten, deserialize_with = "ragweave_core::config::flat")]
+    pub endpoint: OpenAiOptions,
+    /// The vector length; unset asks the server once at connect.
     pub dimension: Option<usize>,
-    /// Texts per request; `None` is 64.
+    /// Texts per request; unset is 64.
     pub batch_size: Option<usize>,
     /// Put before each query (`"query: "` for e5, an instruction for bge).
     pub query_prefix: String,
     /// Put before each document (`"passage: "` for e5).
     pub document_prefix: String,
-    /// Also send `input_type: "query" | "document"`, for servers that embed the two sides
+    /// Also send `input_type` (`query` / `document`), for servers that embed the two sides
     /// differently themselves (`ragweave serve`); OpenAI refuses the field.
     pub send_input_type: bool,
 }
@@ -36,11 +43,11 @@ pub struct OpenAiEmbedderOptions {
 /// use ragweave_openai::{OpenAiEmbedder, OpenAiEmbedderOptions, OpenAiOptions};
 ///
 /// # async fn run() -> ragweave_core::Result<()> {
-/// let tei = OpenAiEmbedder::connect(
-///     OpenAiOptions::new("http://localhost:8081/v1", "bge-small-en-v1.5"),
-///     OpenAiEmbedderOptions::default(),
-/// )
-/// .await?;
+/// let options = OpenAiEmbedderOptions {
+///     endpoint: OpenAiOptions::at("http://localhost:8081/v1"),
+///     ..OpenAiEmbedderOptions::default()
+/// };
+/// let tei = OpenAiEmbedder::connect("bge-small-en-v1.5", options).await?;
 /// let v = tei.embed_one("what is rust?", EmbedInput::QUERY).await?;
 /// assert_eq!(v.len(), tei.dimension());
 /// # Ok(()) }
@@ -56,8 +63,8 @@ pub struct OpenAiEmbedder {
 impl OpenAiEmbedder {
     /// Connects: one request embeds a probe text to learn the model's id and (unless given)
     /// its dimension, so a wrong URL, key or model fails here rather than mid-ingest.
-    pub async fn connect(options: OpenAiOptions, embedder: OpenAiEmbedderOptions) -> Result<Self> {
-        let client = Client::new(&options)?;
+    pub async fn connect(model: &str, embedder: OpenAiEmbedderOptions) -> Result<Self> {
+        let client = Client::new(model, &embedder.endpoint)?;
         if embedder.batch_size == Some(0) {
             return Err(Error::config("batch_size", "must be at least 1"));
         }
@@ -133,6 +140,10 @@ impl OpenAiEmbedder {
 
 #[async_trait]
 impl Embedder for OpenAiEmbedder {
+    fn name(&self) -> &str {
+        "openai"
+    }
+
     fn model_id(&self) -> &str {
         &self.model_id
     }

@@ -166,12 +166,10 @@ impl From<OpenAiError> for Error {
                 stage: url.clone(),
                 after,
             },
-            other => Error::Component {
-                component: "openai".into(),
-                message: other.to_string(),
-                transient: other.is_transient(),
-                source: Some(Box::new(other)),
-            },
+            other => {
+                let transient = other.is_transient();
+                Error::failed("openai", transient, other)
+            }
         }
     }
 }
@@ -210,7 +208,10 @@ mod tests {
             retry_after: None,
         }
         .into();
-        assert!(e.is_transient() && e.to_string().contains("busy"), "{e}");
+        assert!(
+            e.is_transient() && e.report().to_string().contains("busy"),
+            "{e}"
+        );
         let e: Error = OpenAiError::UnknownModel {
             url: "u".into(),
             model: "gpt-x".into(),

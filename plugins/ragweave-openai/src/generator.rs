@@ -29,9 +29,10 @@ use crate::wire::{ChatChunk, ChatCompletion, ChatRequest};
 /// use ragweave_openai::{OpenAiGenerator, OpenAiOptions};
 ///
 /// # async fn run() -> ragweave_core::Result<()> {
+/// // The key, if any, comes from $OPENAI_API_KEY (`api_key_env`).
 /// let llm = OpenAiGenerator::new(
-///     OpenAiOptions::new("http://localhost:8080/v1", "qwen2.5-0.5b-instruct")
-///         .api_key_from_env("OPENAI_API_KEY"),
+///     "qwen2.5-0.5b-instruct",
+///     OpenAiOptions::at("http://localhost:8080/v1"),
 /// )?;
 /// let answer = llm.complete(&GenerateRequest::user("Name a river.")).await?;
 /// println!("{}", answer.text);
@@ -44,11 +45,11 @@ pub struct OpenAiGenerator {
 }
 
 impl OpenAiGenerator {
-    /// A generator for `options.model` at `options.base_url`. Nothing is sent until the
-    /// first request.
-    pub fn new(options: OpenAiOptions) -> std::result::Result<Self, OpenAiError> {
+    /// A generator for `model` at `options.base_url`. Nothing is sent until the first
+    /// request.
+    pub fn new(model: &str, options: OpenAiOptions) -> std::result::Result<Self, OpenAiError> {
         Ok(Self {
-            client: Client::new(&options)?,
+            client: Client::new(model, &options)?,
             timeout: options.timeout,
         })
     }
@@ -61,6 +62,10 @@ impl OpenAiGenerator {
 
 #[async_trait]
 impl Generator for OpenAiGenerator {
+    fn name(&self) -> &str {
+        "openai"
+    }
+
     async fn stream(&self, request: &GenerateRequest) -> Result<TokenStream> {
         request.params.validate()?;
         let body = ChatRequest::new(&self.client.model, request, true);
@@ -327,6 +332,7 @@ mod tests {
             got[0]
                 .as_ref()
                 .unwrap_err()
+                .report()
                 .to_string()
                 .contains("out of memory")
         );

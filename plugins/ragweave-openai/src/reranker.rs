@@ -17,7 +17,8 @@ use crate::wire::{RerankReply, RerankRequest};
 /// use ragweave_openai::{OpenAiOptions, OpenAiReranker};
 ///
 /// # async fn run() -> ragweave_core::Result<()> {
-/// let reranker = OpenAiReranker::new(OpenAiOptions::new("http://localhost:8080/v1", "bge-reranker-v2-m3"))?;
+/// let reranker =
+///     OpenAiReranker::new("bge-reranker-v2-m3", OpenAiOptions::at("http://localhost:8080/v1"))?;
 /// let hits = vec![Hit::new(Chunk::new("c1", "d1", "Paris is in France."), 0.0, "bm25")];
 /// let ranked = reranker.rerank(&Query::new("capital of France"), hits).await?;
 /// # Ok(()) }
@@ -28,16 +29,20 @@ pub struct OpenAiReranker {
 }
 
 impl OpenAiReranker {
-    /// A reranker for `options.model`; nothing is sent until the first call.
-    pub fn new(options: OpenAiOptions) -> std::result::Result<Self, OpenAiError> {
+    /// A reranker for `model`; nothing is sent until the first call.
+    pub fn new(model: &str, options: OpenAiOptions) -> std::result::Result<Self, OpenAiError> {
         Ok(Self {
-            client: Client::new(&options)?,
+            client: Client::new(model, &options)?,
         })
     }
 }
 
 #[async_trait]
 impl Reranker for OpenAiReranker {
+    fn name(&self) -> &str {
+        "openai"
+    }
+
     async fn rerank(&self, query: &Query, hits: Vec<Hit>) -> Result<Vec<Hit>> {
         if hits.is_empty() {
             return Ok(hits);

@@ -66,7 +66,7 @@ fn response(status: &str, headers: &str, body: &str) -> String {
 const COMPLETION: &str = r#"{"id":"x","object":"chat.completion","created":0,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"fine"},"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}"#;
 
 fn fast(url: &str, attempts: u32) -> OpenAiOptions {
-    let mut o = OpenAiOptions::new(url, "m");
+    let mut o = OpenAiOptions::at(url);
     o.retry.attempts = attempts;
     o.retry.initial_backoff = Duration::from_millis(1);
     o
@@ -85,7 +85,7 @@ async fn a_429_is_retried_after_the_date_in_retry_after() {
     ])
     .await;
     let started = Instant::now();
-    let done = OpenAiGenerator::new(fast(&url, 3))
+    let done = OpenAiGenerator::new("m", fast(&url, 3))
         .unwrap()
         .complete(&GenerateRequest::user("hi"))
         .await
@@ -108,13 +108,13 @@ async fn server_errors_keep_the_servers_words_and_give_up_after_the_attempts() {
         r#"{"error":{"message":"CUDA out of memory","type":"server_error"}}"#,
     )])
     .await;
-    let err = OpenAiGenerator::new(fast(&url, 3))
+    let err = OpenAiGenerator::new("m", fast(&url, 3))
         .unwrap()
         .complete(&GenerateRequest::user("hi"))
         .await
         .unwrap_err();
     assert_eq!(served.load(Ordering::SeqCst), 3);
-    let text = err.to_string();
+    let text = err.report().to_string();
     assert!(
         text.contains("gave up after 3 attempts") && text.contains("CUDA out of memory"),
         "{text}"
@@ -123,25 +123,25 @@ async fn server_errors_keep_the_servers_words_and_give_up_after_the_attempts() {
 
     // 501 is permanent: sent once.
     let (url, served) = scripted(vec![response("501 Not Implemented", "", "no rerank here")]).await;
-    let err = OpenAiGenerator::new(fast(&url, 3))
+    let err = OpenAiGenerator::new("m", fast(&url, 3))
         .unwrap()
         .complete(&GenerateRequest::user("hi"))
         .await
         .unwrap_err();
     assert_eq!(served.load(Ordering::SeqCst), 1);
     assert!(
-        err.to_string().contains("no rerank here") && !err.is_transient(),
+        err.report().to_string().contains("no rerank here") && !err.is_transient(),
         "{err}"
     );
 
     // A reply that is not the API's shape says what it was.
     let (url, _) = scripted(vec![response("200 OK", "", "<html>proxy login</html>")]).await;
-    let err = OpenAiGenerator::new(fast(&url, 1))
+    let err = OpenAiGenerator::new("m", fast(&url, 1))
         .unwrap()
         .complete(&GenerateRequest::user("hi"))
         .await
         .unwrap_err();
-    assert!(err.to_string().contains("proxy login"), "{err}");
+    assert!(err.report().to_string().contains("proxy login"), "{err}");
 }
 
 #[tokio::test]
@@ -157,7 +157,7 @@ async fn a_stream_cut_mid_body_ends_in_a_transient_error() {
         event(" two")
     );
     let (url, _) = scripted(vec![cut]).await;
-    let g = OpenAiGenerator::new(fast(&url, 1)).unwrap();
+    let g = OpenAiGenerator::new("m", fast(&url, 1)).unwrap();
     let mut stream = g.stream(&GenerateRequest::user("hi")).await.unwrap();
     let mut text = String::new();
     let mut error = None;

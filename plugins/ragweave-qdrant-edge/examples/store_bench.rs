@@ -7,10 +7,14 @@
 //! Prints one JSON object per measurement.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Instant;
 
-use ragweave_core::{Chunk, ChunkStore, EmbeddedChunk, Query, QueryVector, Retriever, ndcg_at_k};
-use ragweave_qdrant_edge::{DenseSpec, EdgeStore, EdgeStoreOptions, HybridFusion, SearchMode};
+use ragweave_core::{
+    Chunk, ChunkStore, EmbeddedChunk, Embedder, HashingEmbedder, Query, QueryVector, Retriever,
+    ndcg_at_k,
+};
+use ragweave_qdrant_edge::{EdgeStore, EdgeStoreOptions, HybridFusion, SearchMode};
 use serde_json::{Value, json};
 
 fn lines(path: &str) -> Vec<Value> {
@@ -67,7 +71,7 @@ async fn bm25(corpus_path: &str, queries_path: &str, qrels_path: &str) {
         store.upsert(batch.to_vec()).await.unwrap();
     }
     let index_s = started.elapsed().as_secs_f64();
-    let r = store.retriever(SearchMode::Sparse);
+    let r = store.searcher(SearchMode::Sparse);
     let started = Instant::now();
     let mut results = Vec::with_capacity(queries.len());
     for (_, text) in &queries {
@@ -124,18 +128,10 @@ async fn hybrid(n: usize, dim: usize, corpus_path: &str, queries_path: &str) {
         .map(|q| q["text"].as_str().unwrap().to_string())
         .collect();
     let dir = tempfile::tempdir().unwrap();
-    let spec = DenseSpec {
-        model: "random".into(),
-        dimension: dim,
-    };
-    let store = EdgeStore::open(
-        dir.path(),
-        EdgeStoreOptions {
-            dense: Some(spec),
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    // Random vectors in the shape of the hashing embedder's (queries carry their own vector).
+    let shape: Arc<dyn Embedder> = Arc::new(HashingEmbedder::new(dim));
+    let model = shape.model_id().to_string();
+    let store = EdgeStore::open(dir.path(), EdgeStoreOptions::with_embedder(shape)).unwrap();
     let started = Instant::now();
     let mut batch_ms = Vec::new();
     for start in (0..n).step_by(1000) {
@@ -151,17 +147,18 @@ async fn hybrid(n: usize, dim: usize, corpus_path: &str, queries_path: &str) {
     }
     let ingest_s = started.elapsed().as_secs_f64();
     let queries = &queries;
+    let model = &model;
     let measure = |label: &'static str| {
         let store = store.clone();
         async move {
             let r = store
-                .retriever(SearchMode::Hybrid)
+                .searcher(SearchMode::Hybrid)
                 .fusion(HybridFusion::Engine);
             let mut ms = Vec::new();
             for q in 0..200u64 {
                 let query = Query {
                     vector: Some(QueryVector {
-                        model: "random".into(),
+                        model: model.clone(),
                         values: vector(1_000_000 + q, dim),
                     }),
                     ..Query::new(queries[q as usize % queries.len()].as_str()).top_k(10)

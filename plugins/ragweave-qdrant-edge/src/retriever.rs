@@ -8,87 +8,71 @@ use qdrant_edge::{
     VectorInternal, WithPayloadInterface, WithVector,
 };
 use ragweave_core::algorithms::rrf::{RankedList, Rrf};
-use ragweave_core::{Embedder, Error, Hit, Query, Result, Retriever, sort_hits_by_id_on_ties};
-
-use crate::filter::to_qdrant;
-use crate::store::{EdgeStore, Inner};
-use ragweave_qdrant_layout::{
-    DENSE_VECTOR, HybridFusion, SPARSE_VECTOR, SearchMode, check_embedder, chunk_from_payload,
-    dense_query_vector,
+use ragweave_core::{
+    Embedder, Error, Hit, HybridFusion, Query, Result, Retriever, SearchMode, StoreSearch,
+    sort_hits_by_id_on_ties,
 };
 
-/// A [`Retriever`] over an [`EdgeStore`]. Build it with [`EdgeStore::retriever`].
+use crate::filter::to_qdrant;
+use crate::store::{EdgeStore, Inner, sparse_vector};
+use ragweave_qdrant_layout::{DENSE_VECTOR, SPARSE_VECTOR, Searching, chunk_from_payload};
+
+/// A [`Retriever`] over an [`EdgeStore`]. Build it with [`EdgeStore::searcher`], or in a
+/// config with the `store` expert kind ([`ChunkStore::retriever`](ragweave_core::ChunkStore::retriever)).
 ///
 /// Dense and hybrid searches take the query vector from [`Query::vector_for`] (a query
-/// transform's vector for this store's model) or else embed the query text with the
-/// embedder given to [`EdgeRetriever::with_embedder`]. The BM25 side searches
+/// transform's vector for this store's model) or else embed the query text with the store's
+/// embedder (or the one given to [`EdgeRetriever::with_embedder`]). The BM25 side searches
 /// [`Query::sparse_text`], so a transform's expansion terms count.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct EdgeRetriever {
     store: EdgeStore,
-    mode: SearchMode,
-    fusion: HybridFusion,
-    embedder: Option<Arc<dyn Embedder>>,
-    candidates: usize,
-    name: String,
-}
-
-impl std::fmt::Debug for EdgeRetriever {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EdgeRetriever")
-            .field("store", &self.store)
-            .field("mode", &self.mode)
-            .field("fusion", &self.fusion)
-            .field("candidates", &self.candidates)
-            .finish()
-    }
+    search: Searching,
 }
 
 impl EdgeStore {
-    /// A retriever over this store in `mode`; hits are labelled `qdrant-edge`.
-    pub fn retriever(&self, mode: SearchMode) -> EdgeRetriever {
+    /// A retriever over this store in `mode`, embedding queries with the store's embedder;
+    /// hits are labelled `qdrant-edge`.
+    pub fn searcher(&self, mode: SearchMode) -> EdgeRetriever {
         EdgeRetriever {
+            search: Searching::new(self, mode, "qdrant-edge"),
             store: self.clone(),
-            mode,
-            fusion: HybridFusion::default(),
-            embedder: None,
-            candidates: 50,
-            name: "qdrant-edge".into(),
         }
+    }
+
+    /// The retriever `search` asks for (its mode defaulting by the store's embedder).
+    pub(crate) fn searcher_for(&self, search: &StoreSearch) -> Result<EdgeRetriever> {
+        Ok(EdgeRetriever {
+            search: Searching::of(self, search, "qdrant-edge")?,
+            store: self.clone(),
+        })
     }
 }
 
 impl EdgeRetriever {
     /// Embeds query texts with `embedder`; its `model_id` and dimension must be the store's.
     pub fn with_embedder(mut self, embedder: Arc<dyn Embedder>) -> Result<Self> {
-        let store = self.store.path().display().to_string();
-        check_embedder(self.store.dense(), embedder.as_ref(), &store)?;
-        self.embedder = Some(embedder);
+        self.search.embed_with(&self.store, embedder)?;
         Ok(self)
     }
 
     /// Where hybrid results are fused.
     pub fn fusion(mut self, fusion: HybridFusion) -> Self {
-        self.fusion = fusion;
+        self.search.fusion = fusion;
         self
     }
 
     /// How many hits each side of a hybrid search contributes before fusion (at least
     /// `top_k`; default 50).
     pub fn candidates(mut self, candidates: usize) -> Self {
-        self.candidates = candidates;
+        self.search.candidates = candidates;
         self
     }
 
     /// The label put on hits.
     pub fn named(mut self, name: impl Into<String>) -> Self {
-        self.name = name.into();
+        self.search.name = name.into();
         self
-    }
-
-    async fn query_vector(&self, query: &Query) -> Result<Vec<f32>> {
-        let store = self.store.path().display().to_string();
-        dense_query_vector(query, self.store.dense(), self.embedder.as_ref(), &store).await
     }
 }
 
@@ -136,6 +120,10 @@ fn hits(points: Vec<ScoredPoint>, name: &str) -> Result<Vec<Hit>> {
 
 #[async_trait]
 impl Retriever for EdgeRetriever {
+    fn name(&self) -> &str {
+        &self.search.name
+    }
+
     async fn retrieve(&self, query: &Query) -> Result<Vec<Hit>> {
         query.validate()?;
         let filter = query
@@ -144,24 +132,26 @@ impl Retriever for EdgeRetriever {
             .map(|f| to_qdrant(f, "query.filter"))
             .transpose()?;
         let top_k = query.top_k;
-        let dense = match self.mode {
+        let dense = match self.search.mode {
             SearchMode::Sparse => None,
-            SearchMode::Dense | SearchMode::Hybrid => Some(self.query_vector(query).await?),
+            SearchMode::Dense | SearchMode::Hybrid => {
+                Some(self.search.query_vector(&self.store, query).await?)
+            }
         };
-        let sparse = match self.mode {
+        let sparse = match self.search.mode {
             SearchMode::Dense => None,
             SearchMode::Sparse | SearchMode::Hybrid => {
                 // Weighted like a document (see `Bm25Encoder::encode`).
-                let v = self.store.inner.bm25.sparse_vector(&query.sparse_text());
+                let v = sparse_vector(&self.store.inner.bm25, &query.sparse_text());
                 // A query of stopwords only has no BM25 terms; it matches nothing.
                 (!v.indices.is_empty()).then_some(v)
             }
         };
         let (mode, fusion, depth, name) = (
-            self.mode,
-            self.fusion,
-            self.candidates.max(top_k),
-            self.name.clone(),
+            self.search.mode,
+            self.search.fusion,
+            self.search.candidates.max(top_k),
+            self.search.name.clone(),
         );
         self.store
             .blocking(move |inner| {

@@ -7,6 +7,7 @@ use std::sync::{Arc, LazyLock, Mutex, Weak};
 
 use async_trait::async_trait;
 use qdrant_edge::external::serde_json::{Value, json};
+use qdrant_edge::external::uuid::Uuid;
 use qdrant_edge::{
     CountRequest, CreateIndex, CreateVectorName, DenseVectorConfig, Distance, EdgeConfig,
     EdgeShard, EdgeSparseVectorParams, EdgeVectorParams, FieldIndexOperations, Filter, Modifier,
@@ -14,12 +15,18 @@ use qdrant_edge::{
     PointStruct, ScrollRequest, UpdateOperation, Vector, VectorNameConfig, VectorNameOperations,
     Vectors, WithPayloadInterface,
 };
-use ragweave_core::{ChunkStore, EmbeddedChunk, Error, Result, check_batch};
+use qdrant_edge::{SparseVector, VectorInternal, VectorStructInternal, WithVector};
+use ragweave_core::{
+    ChunkStore, DenseSpec, EmbeddedChunk, Embedder, Error, ExportPage, Result, Retriever,
+    StoreSearch, check_batch,
+};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::error::EdgeStoreError;
 use ragweave_qdrant_layout::{
-    Bm25Encoder, DEFAULT_BM25_AVG_LEN, DENSE_VECTOR, DOC_ID, DenseSpec, SPARSE_VECTOR,
-    chunk_from_payload, chunk_payload, point_id,
+    Bm25Encoder, DEFAULT_BM25_AVG_LEN, DENSE_VECTOR, DOC_ID, SPARSE_VECTOR, chunk_from_payload,
+    chunk_payload,
 };
 
 const MANIFEST: &str = "ragweave-store.json";
@@ -28,19 +35,47 @@ const EDGE_CONFIG: &str = "edge_config.json";
 const FORMAT: u32 = 1;
 const PAGE: usize = 1024;
 
-/// How to open a store.
-#[derive(Debug, Clone, Default)]
+/// How to open a store: also the fields of the `qdrant_edge` store kind beside `path` and
+/// `embedder`.
+#[derive(Clone, Default, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
 pub struct EdgeStoreOptions {
-    /// The dense vector to hold. `None` opens a BM25-only store, or an existing store as it
-    /// is. A store that has no dense vector yet gains one; a store holding another model's
-    /// vectors is refused, since mixing models would make dense search meaningless.
-    pub dense: Option<DenseSpec>,
     /// The average chunk length, in BM25 tokens, that BM25's length normalisation divides
     /// by. Chunks are weighted with it as they are written, so it is fixed when the store is
-    /// created and recorded in its manifest; `None` takes the recorded value, or Qdrant's
+    /// created and recorded in its manifest; unset takes the recorded value, or Qdrant's
     /// default of 256 for a new store. A corpus far shorter than 256 tokens per chunk ranks
     /// better with its real average (ArguAna: nDCG@10 0.35 at 256, 0.45 at 60).
     pub bm25_avg_len: Option<f32>,
+    /// The embedder whose dense vectors the store holds: ingestion embeds with it, and dense
+    /// searches embed queries with it. `None` opens a BM25-only store, or an existing store
+    /// as it is. A store that has no dense vector yet gains one; a store holding another
+    /// model's vectors is refused, since mixing models would make dense search meaningless.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub embedder: Option<Arc<dyn Embedder>>,
+}
+
+impl EdgeStoreOptions {
+    /// A store of `embedder`'s vectors, with the other options at their defaults.
+    pub fn with_embedder(embedder: Arc<dyn Embedder>) -> Self {
+        Self {
+            embedder: Some(embedder),
+            ..Self::default()
+        }
+    }
+
+    fn dense(&self) -> Option<DenseSpec> {
+        self.embedder.as_deref().map(DenseSpec::of)
+    }
+}
+
+impl std::fmt::Debug for EdgeStoreOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EdgeStoreOptions")
+            .field("bm25_avg_len", &self.bm25_avg_len)
+            .field("embedder", &self.embedder.as_ref().map(|e| e.model_id()))
+            .finish()
+    }
 }
 
 fn default_avg_len() -> f32 {
@@ -74,7 +109,7 @@ pub(crate) struct Inner {
 /// Cloning is cheap and shares the shard. Every write is flushed to disk before it returns,
 /// so a process killed at any moment loses at most the write in flight, never one that
 /// returned. One process at a time: opening a directory another process holds fails with
-/// [`Error::StoreLocked`]; opens within one process share one handle.
+/// [`EdgeStoreError::Locked`]; opens within one process share one shard.
 ///
 /// ```no_run
 /// # async fn demo() -> ragweave_core::Result<()> {
@@ -84,13 +119,14 @@ pub(crate) struct Inner {
 /// let store = EdgeStore::open("my-store", EdgeStoreOptions::default())?;
 /// let chunk = Chunk::new("c1", "notes.md", "Qdrant Edge runs in process");
 /// store.upsert(vec![EmbeddedChunk { chunk, vector: None }]).await?;
-/// let hits = store.retriever(SearchMode::Sparse).retrieve(&Query::new("in process")).await?;
+/// let hits = store.searcher(SearchMode::Sparse).retrieve(&Query::new("in process")).await?;
 /// assert_eq!(hits[0].chunk.id, "c1");
 /// # Ok(()) }
 /// ```
 #[derive(Clone)]
 pub struct EdgeStore {
     pub(crate) inner: Arc<Inner>,
+    pub(crate) embedder: Option<Arc<dyn Embedder>>,
 }
 
 impl std::fmt::Debug for EdgeStore {
@@ -103,10 +139,11 @@ impl std::fmt::Debug for EdgeStore {
 }
 
 fn corrupt(path: &Path, reason: impl Into<String>) -> Error {
-    Error::StoreCorrupt {
+    EdgeStoreError::Corrupt {
         path: path.display().to_string(),
         reason: reason.into(),
     }
+    .into()
 }
 
 fn io(path: &Path, source: std::io::Error) -> Error {
@@ -130,9 +167,10 @@ fn lock(dir: &Path) -> Result<File> {
         .map_err(|e| io(&path, e))?;
     match file.try_lock() {
         Ok(()) => Ok(file),
-        Err(std::fs::TryLockError::WouldBlock) => Err(Error::StoreLocked {
+        Err(std::fs::TryLockError::WouldBlock) => Err(EdgeStoreError::Locked {
             path: dir.display().to_string(),
-        }),
+        }
+        .into()),
         Err(std::fs::TryLockError::Error(e)) => Err(io(&path, e)),
     }
 }
@@ -221,10 +259,10 @@ fn add_dense(shard: &EdgeShard, spec: &DenseSpec) -> Result<()> {
 impl EdgeStore {
     /// Opens the store in `dir`, creating it (and the directory) when absent.
     ///
-    /// Errors: [`Error::StoreLocked`] when another process has it open;
-    /// [`Error::StoreCorrupt`] when the directory holds something that is not a readable
+    /// Errors ([`EdgeStoreError`] inside [`Error::Component`]): `Locked` when another process
+    /// has it open; `Corrupt` when the directory holds something that is not a readable
     /// store (a non-empty directory without a manifest is refused rather than written into);
-    /// [`Error::Config`] when `options.dense` names another model than the stored vectors.
+    /// [`Error::Config`] when `options.embedder` is another model than the stored vectors'.
     pub fn open(dir: impl AsRef<Path>, options: EdgeStoreOptions) -> Result<Self> {
         let dir = dir.as_ref();
         std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
@@ -233,9 +271,9 @@ impl EdgeStore {
         let mut open = OPEN.lock().expect("open-store table");
         if let Some(inner) = open.get(&key).and_then(Weak::upgrade) {
             check_avg_len(dir, inner.bm25_avg_len, options.bm25_avg_len)?;
-            return match &options.dense {
+            return match &options.dense() {
                 Some(wanted) if inner.dense.as_ref() != Some(wanted) => Err(Error::config(
-                    "store.dense",
+                    "embedder",
                     format!(
                         "store `{}` is already open in this process with dense vectors {:?}, \
                          not {wanted:?}",
@@ -243,7 +281,10 @@ impl EdgeStore {
                         inner.dense
                     ),
                 )),
-                _ => Ok(Self { inner }),
+                _ => Ok(Self {
+                    inner,
+                    embedder: options.embedder,
+                }),
             };
         }
         let store = Self::open_unshared(dir, options)?;
@@ -276,7 +317,7 @@ impl EdgeStore {
                 Bm25Encoder::new(avg)?;
                 let m = Manifest {
                     format: FORMAT,
-                    dense: options.dense.clone(),
+                    dense: options.dense(),
                     bm25_avg_len: avg,
                 };
                 write_manifest(dir, &m)?;
@@ -295,10 +336,10 @@ impl EdgeStore {
         };
         check_avg_len(dir, manifest.bm25_avg_len, options.bm25_avg_len)?;
         let bm25_avg_len = manifest.bm25_avg_len;
-        let dense = match (manifest.dense, options.dense) {
+        let dense = match (manifest.dense, options.dense()) {
             (Some(stored), Some(wanted)) if stored != wanted => {
                 return Err(Error::config(
-                    "store.dense",
+                    "embedder",
                     format!(
                         "store `{}` holds {}-d vectors of `{}`, but the embedder is `{}` \
                          ({}-d); ingest into a new store directory to switch models",
@@ -338,6 +379,7 @@ impl EdgeStore {
                 path: dir.to_path_buf(),
                 _lock: lock,
             }),
+            embedder: options.embedder,
         })
     }
 
@@ -356,11 +398,6 @@ impl EdgeStore {
         &self.inner.path
     }
 
-    /// The dense vector this store holds, if any.
-    pub fn dense(&self) -> Option<&DenseSpec> {
-        self.inner.dense.as_ref()
-    }
-
     /// Runs blocking engine work off the async runtime's worker threads.
     pub(crate) async fn blocking<T: Send + 'static>(
         &self,
@@ -377,19 +414,8 @@ impl EdgeStore {
         check_batch(
             chunks,
             dimension,
-            "this store holds no dense vectors; open it with EdgeStoreOptions::dense",
+            "this store holds no dense vectors; open it with an embedder",
         )
-    }
-
-    /// Merges segments and builds the vector indexes (HNSW, sparse) the engine searches
-    /// faster with; worth running after a large ingestion. Returns whether anything changed.
-    pub async fn optimize(&self) -> Result<bool> {
-        self.blocking(|inner| {
-            let changed = inner.shard.optimize().map_err(|e| engine("optimize", e))?;
-            inner.shard.flush();
-            Ok(changed)
-        })
-        .await
     }
 
     /// Every stored chunk id with its document id, in point-id order.
@@ -429,7 +455,7 @@ impl EdgeStore {
 fn check_avg_len(dir: &Path, stored: f32, wanted: Option<f32>) -> Result<()> {
     match wanted {
         Some(w) if w != stored => Err(Error::config(
-            "store.bm25_avg_len",
+            "bm25_avg_len",
             format!(
                 "store `{}` weighs BM25 for chunks of {stored} tokens on average, not {w}; \
                  ingest into a new store directory to change it",
@@ -437,6 +463,20 @@ fn check_avg_len(dir: &Path, stored: f32, wanted: Option<f32>) -> Result<()> {
             ),
         )),
         _ => Ok(()),
+    }
+}
+
+/// The engine's id of a chunk's point.
+pub(crate) fn point_id(chunk_id: &str) -> PointId {
+    PointId::Uuid(ragweave_qdrant_layout::point_id(chunk_id))
+}
+
+/// Qdrant Edge's sparse vector of the layout's BM25 weights.
+pub(crate) fn sparse_vector(bm25: &Bm25Encoder, text: &str) -> SparseVector {
+    let terms = bm25.encode(text);
+    SparseVector {
+        indices: terms.indices,
+        values: terms.values,
     }
 }
 
@@ -491,6 +531,93 @@ fn count(inner: &Inner, filter: Option<Filter>) -> Result<usize> {
 
 #[async_trait]
 impl ChunkStore for EdgeStore {
+    fn name(&self) -> &str {
+        "qdrant-edge"
+    }
+
+    fn location(&self) -> String {
+        self.inner.path.display().to_string()
+    }
+
+    fn dense(&self) -> Option<&DenseSpec> {
+        self.inner.dense.as_ref()
+    }
+
+    fn embedder(&self) -> Option<Arc<dyn Embedder>> {
+        self.embedder.clone()
+    }
+
+    fn retriever(self: Arc<Self>, search: &StoreSearch) -> Result<Arc<dyn Retriever>> {
+        Ok(Arc::new(self.searcher_for(search)?))
+    }
+
+    /// Merges segments and builds the vector indexes (HNSW, sparse) the engine searches
+    /// faster with; worth running after a large ingestion.
+    async fn optimize(&self) -> Result<()> {
+        self.blocking(|inner| {
+            inner.shard.optimize().map_err(|e| engine("optimize", e))?;
+            inner.shard.flush();
+            Ok(())
+        })
+        .await
+    }
+
+    /// Pages in point-id order; `next` is a point id.
+    async fn export(&self, from: Option<&str>, limit: usize) -> Result<ExportPage> {
+        let offset = match from {
+            None => None,
+            Some(s) => Some(match (Uuid::parse_str(s), s.parse::<u64>()) {
+                (Ok(u), _) => PointId::Uuid(u),
+                (_, Ok(n)) => PointId::NumId(n),
+                _ => {
+                    return Err(Error::invalid(
+                        "from",
+                        format!("{s:?} is not a point id (a UUID or an unsigned integer)"),
+                    ));
+                }
+            }),
+        };
+        let with_vector = match self.inner.dense {
+            Some(_) => WithVector::Selector(vec![DENSE_VECTOR.to_string()]),
+            None => WithVector::Bool(false),
+        };
+        self.blocking(move |inner| {
+            let (records, next) = inner
+                .shard
+                .scroll(ScrollRequest {
+                    offset,
+                    limit: Some(limit.max(1)),
+                    filter: None,
+                    with_payload: Some(WithPayloadInterface::Bool(true)),
+                    with_vector,
+                    order_by: None,
+                })
+                .map_err(|e| engine("scroll", e))?;
+            let chunks = records
+                .into_iter()
+                .map(|r| {
+                    let chunk = chunk_from_payload(r.payload.as_ref().map(|p| &p.0))?;
+                    let vector = match r.vector {
+                        Some(VectorStructInternal::Named(mut named)) => {
+                            match named.remove(DENSE_VECTOR) {
+                                Some(VectorInternal::Dense(v)) => Some(v),
+                                _ => None,
+                            }
+                        }
+                        _ => None,
+                    };
+                    Ok(EmbeddedChunk { chunk, vector })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let next = next.map(|id| match id {
+                PointId::Uuid(u) => u.to_string(),
+                PointId::NumId(n) => n.to_string(),
+            });
+            Ok(ExportPage { chunks, next })
+        })
+        .await
+    }
+
     async fn upsert(&self, chunks: Vec<EmbeddedChunk>) -> Result<()> {
         self.validate(&chunks)?;
         if chunks.is_empty() {
@@ -502,7 +629,7 @@ impl ChunkStore for EdgeStore {
             for c in chunks {
                 let mut vectors: Vec<(&str, Vector)> = vec![(
                     SPARSE_VECTOR,
-                    inner.bm25.sparse_vector(&c.chunk.text).into(),
+                    sparse_vector(&inner.bm25, &c.chunk.text).into(),
                 )];
                 if let Some(v) = c.vector {
                     vectors.push((DENSE_VECTOR, Vector::new_dense(v)));

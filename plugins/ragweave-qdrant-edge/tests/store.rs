@@ -7,7 +7,7 @@ use std::sync::Arc;
 use ragweave_core::{Chunk, ChunkStore, EmbeddedChunk, Error, Filter, HashingEmbedder, Query};
 use ragweave_core::{Embedder, Retriever};
 use ragweave_qdrant_edge::{
-    DEFAULT_BM25_AVG_LEN, DenseSpec, EdgeStore, EdgeStoreOptions, HybridFusion, SearchMode,
+    DEFAULT_BM25_AVG_LEN, EdgeStore, EdgeStoreError, EdgeStoreOptions, HybridFusion, SearchMode,
 };
 use serde_json::json;
 
@@ -18,14 +18,7 @@ fn embedder() -> Arc<dyn Embedder> {
 }
 
 fn dense_options() -> EdgeStoreOptions {
-    let e = embedder();
-    EdgeStoreOptions {
-        dense: Some(DenseSpec {
-            model: e.model_id().to_string(),
-            dimension: DIM,
-        }),
-        ..Default::default()
-    }
+    EdgeStoreOptions::with_embedder(embedder())
 }
 
 async fn fill(store: &EdgeStore, with_vectors: bool) {
@@ -61,7 +54,7 @@ async fn passes_the_retriever_suite_in_every_mode() {
         (SearchMode::Hybrid, HybridFusion::Ragweave),
     ] {
         let r = store
-            .retriever(mode)
+            .searcher(mode)
             .fusion(fusion)
             .with_embedder(embedder())
             .unwrap();
@@ -80,7 +73,7 @@ async fn each_mode_finds_what_it_should() {
     let store = EdgeStore::open(dir.path(), dense_options()).unwrap();
     fill(&store, true).await;
     let top = |mode, q: &'static str| {
-        let r = store.retriever(mode).with_embedder(embedder()).unwrap();
+        let r = store.searcher(mode).with_embedder(embedder()).unwrap();
         async move { r.retrieve(&Query::new(q).top_k(3)).await.unwrap() }
     };
     // BM25 stems: "crate" matches "crates".
@@ -92,7 +85,7 @@ async fn each_mode_finds_what_it_should() {
         "c1"
     );
     let hybrid = store
-        .retriever(SearchMode::Hybrid)
+        .searcher(SearchMode::Hybrid)
         .fusion(HybridFusion::Ragweave)
         .with_embedder(embedder())
         .unwrap();
@@ -112,7 +105,7 @@ async fn metadata_filters_translate_to_payload_filters() {
     let dir = tempfile::tempdir().unwrap();
     let store = EdgeStore::open(dir.path(), EdgeStoreOptions::default()).unwrap();
     fill(&store, false).await;
-    let r = store.retriever(SearchMode::Sparse);
+    let r = store.searcher(SearchMode::Sparse);
     let ids = |filter: Filter| {
         let r = r.clone();
         async move {
@@ -161,7 +154,7 @@ async fn reopens_with_everything_there() {
         let store = EdgeStore::open(dir.path(), dense_options()).unwrap();
         fill(&store, true).await;
         store
-            .retriever(SearchMode::Hybrid)
+            .searcher(SearchMode::Hybrid)
             .with_embedder(embedder())
             .unwrap()
             .retrieve(&Query::new("dense vectors").top_k(6))
@@ -170,9 +163,12 @@ async fn reopens_with_everything_there() {
     };
     let store = EdgeStore::open(dir.path(), EdgeStoreOptions::default()).unwrap();
     assert_eq!(store.count().await.unwrap(), 6);
-    assert_eq!(store.dense(), dense_options().dense.as_ref());
+    assert_eq!(
+        store.dense(),
+        Some(&ragweave_core::DenseSpec::of(embedder().as_ref()))
+    );
     let after = store
-        .retriever(SearchMode::Hybrid)
+        .searcher(SearchMode::Hybrid)
         .with_embedder(embedder())
         .unwrap()
         .retrieve(&Query::new("dense vectors").top_k(6))
@@ -189,7 +185,7 @@ async fn a_bm25_store_gains_a_dense_vector_but_never_switches_models() {
         fill(&store, false).await;
         assert!(store.dense().is_none());
         let e = store
-            .retriever(SearchMode::Dense)
+            .searcher(SearchMode::Dense)
             .with_embedder(embedder())
             .unwrap_err();
         assert!(e.to_string().contains("holds no dense vectors"), "{e}");
@@ -203,7 +199,7 @@ async fn a_bm25_store_gains_a_dense_vector_but_never_switches_models() {
         );
         fill(&store, true).await;
         let hits = store
-            .retriever(SearchMode::Dense)
+            .searcher(SearchMode::Dense)
             .with_embedder(embedder())
             .unwrap()
             .retrieve(&Query::new("memory safety").top_k(1))
@@ -211,16 +207,10 @@ async fn a_bm25_store_gains_a_dense_vector_but_never_switches_models() {
             .unwrap();
         assert_eq!(hits[0].chunk.id, "c1");
     }
-    let other = EdgeStoreOptions {
-        dense: Some(DenseSpec {
-            model: "another-model".into(),
-            dimension: 384,
-        }),
-        ..Default::default()
-    };
+    let other = EdgeStoreOptions::with_embedder(Arc::new(HashingEmbedder::new(384)));
     let e = EdgeStore::open(dir.path(), other).unwrap_err();
     assert!(
-        matches!(&e, Error::Config { path, .. } if path == "store.dense"),
+        matches!(&e, Error::Config { path, .. } if path == "embedder"),
         "{e}"
     );
     // Refused without harm.
@@ -263,7 +253,7 @@ async fn bad_vectors_are_typed_errors_and_change_nothing() {
         ..Query::new("q")
     };
     let r = store
-        .retriever(SearchMode::Dense)
+        .searcher(SearchMode::Dense)
         .with_embedder(embedder())
         .unwrap();
     let e = r.retrieve(&q).await.unwrap_err();
@@ -277,7 +267,13 @@ async fn corrupt_or_foreign_directories_are_refused() {
     std::fs::create_dir_all(&foreign).unwrap();
     std::fs::write(foreign.join("notes.txt"), "mine").unwrap();
     let e = EdgeStore::open(&foreign, EdgeStoreOptions::default()).unwrap_err();
-    assert!(matches!(&e, Error::StoreCorrupt { .. }), "{e}");
+    assert!(
+        matches!(
+            e.cause::<EdgeStoreError>(),
+            Some(EdgeStoreError::Corrupt { .. })
+        ),
+        "{e}"
+    );
     assert_eq!(
         std::fs::read_to_string(foreign.join("notes.txt")).unwrap(),
         "mine"
@@ -291,7 +287,7 @@ async fn corrupt_or_foreign_directories_are_refused() {
     std::fs::write(broken.join("ragweave-store.json"), "{ not json").unwrap();
     let e = EdgeStore::open(&broken, EdgeStoreOptions::default()).unwrap_err();
     assert!(
-        matches!(&e, Error::StoreCorrupt { path, .. } if path.ends_with("ragweave-store.json")),
+        matches!(e.cause::<EdgeStoreError>(), Some(EdgeStoreError::Corrupt { path, .. }) if path.ends_with("ragweave-store.json")),
         "{e}"
     );
 
@@ -302,7 +298,13 @@ async fn corrupt_or_foreign_directories_are_refused() {
     }
     std::fs::write(segments.join("edge_config.json"), "garbage").unwrap();
     let e = EdgeStore::open(&segments, EdgeStoreOptions::default()).unwrap_err();
-    assert!(matches!(&e, Error::StoreCorrupt { .. }), "{e}");
+    assert!(
+        matches!(
+            e.cause::<EdgeStoreError>(),
+            Some(EdgeStoreError::Corrupt { .. })
+        ),
+        "{e}"
+    );
 }
 
 /// Run as a child process by `a_store_held_by_another_process_is_locked`.
@@ -344,7 +346,13 @@ async fn a_store_held_by_another_process_is_locked() {
         assert!(out.read_line(&mut line).unwrap() > 0, "child exited early");
     }
     let e = EdgeStore::open(dir.path(), EdgeStoreOptions::default()).unwrap_err();
-    assert!(matches!(&e, Error::StoreLocked { .. }), "{e}");
+    assert!(
+        matches!(
+            e.cause::<EdgeStoreError>(),
+            Some(EdgeStoreError::Locked { .. })
+        ),
+        "{e}"
+    );
     assert!(e.is_transient());
     drop(child.stdin.take());
     assert!(child.wait().unwrap().success());
@@ -379,10 +387,13 @@ async fn a_crash_between_adding_the_dense_vector_and_the_manifest_heals() {
     )
     .unwrap();
     let store = EdgeStore::open(dir.path(), dense_options()).unwrap();
-    assert_eq!(store.dense(), dense_options().dense.as_ref());
+    assert_eq!(
+        store.dense(),
+        Some(&ragweave_core::DenseSpec::of(embedder().as_ref()))
+    );
     assert_eq!(store.count().await.unwrap(), 6);
     let hits = store
-        .retriever(SearchMode::Dense)
+        .searcher(SearchMode::Dense)
         .with_embedder(embedder())
         .unwrap()
         .retrieve(&Query::new("memory safety garbage collector").top_k(1))
@@ -401,7 +412,7 @@ async fn the_bm25_average_length_is_fixed_at_creation_and_shapes_scores() {
     let scores = |store: EdgeStore| async move {
         fill(&store, false).await;
         let hits = store
-            .retriever(SearchMode::Sparse)
+            .searcher(SearchMode::Sparse)
             .retrieve(&Query::new("dense vectors").top_k(6))
             .await
             .unwrap();
@@ -453,7 +464,7 @@ async fn a_word_the_query_repeats_counts_more() {
         let store = store.clone();
         async move {
             let hits = store
-                .retriever(SearchMode::Sparse)
+                .searcher(SearchMode::Sparse)
                 .retrieve(&Query::new(q).top_k(2))
                 .await
                 .unwrap();
@@ -468,4 +479,66 @@ async fn a_word_the_query_repeats_counts_more() {
     assert!((once - 1.0).abs() < 1e-5, "{once}");
     assert!(whales_thrice > once * 1.1, "{once} -> {whales_thrice}");
     assert!(winter_thrice < once / 1.1, "{once} -> {winter_thrice}");
+}
+
+/// The store as a config component: `[stores]` opens (or, for ingestion, creates) it with its
+/// embedder, a `store` expert searches it hybrid, and errors name the store's fields.
+#[tokio::test]
+async fn a_config_names_the_store_and_an_expert_searches_it() {
+    use ragweave_core::config::{BuildContext, PipelineConfig, Registry};
+    let dir = tempfile::tempdir().unwrap();
+    let mut registry = Registry::with_builtins();
+    ragweave_qdrant_edge::register(&mut registry);
+    let text = format!(
+        "[embedders.h]\nkind = 'hashing'\ndimension = {DIM}\n\
+         [stores.docs]\nkind = 'qdrant_edge'\npath = 'store'\nembedder = 'h'\n\
+         [experts.docs]\nkind = 'store'\nstore = 'docs'\n"
+    );
+    let config = PipelineConfig::from_toml_str(&text).unwrap();
+    config.validate(&registry).unwrap();
+    let err = config.build(&registry, dir.path()).await.err().unwrap();
+    assert!(
+        matches!(&err, Error::NotFound { name, .. } if name.contains("stores.docs.path")),
+        "{err}"
+    );
+    let ctx = BuildContext::new(dir.path()).creating_stores(true);
+    let built = config.build_in(&registry, ctx).await.unwrap();
+    let store = built.components.get::<dyn ChunkStore>("docs").unwrap();
+    assert_eq!(store.name(), "qdrant-edge");
+    let e = store.embedder().expect("the store's embedder");
+    store
+        .upsert(ragweave_testkit::store::topic_corpus(Some(e.as_ref())).await)
+        .await
+        .unwrap();
+    let hits = built
+        .pipeline
+        .retrieve("garbage collector memory safety")
+        .await
+        .unwrap();
+    assert_eq!(hits[0].chunk.id, "c1");
+    drop(built);
+    // Reopened for search alone, the store is there with its vectors.
+    let again = config.build(&registry, dir.path()).await.unwrap();
+    assert_eq!(
+        again.retrieve("HNSW graphs").await.unwrap()[0].chunk.id,
+        "c3"
+    );
+
+    let bad = text.replace(
+        "embedder = 'h'\n[experts",
+        "embedder = 'h'\nbm25_avg_len = 0\n[experts",
+    );
+    let err = PipelineConfig::from_toml_str(&bad)
+        .unwrap()
+        .build_in(
+            &registry,
+            BuildContext::new(dir.path()).creating_stores(true),
+        )
+        .await
+        .err()
+        .unwrap();
+    assert!(
+        matches!(&err, Error::Config { path, .. } if path == "stores.docs.bm25_avg_len"),
+        "{err}"
+    );
 }

@@ -8,14 +8,15 @@ use qdrant_client::qdrant::{
     CollectionInfo, CreateCollection, CreateFieldIndexCollection, Distance, FieldType, Modifier,
     SparseVectorConfig, SparseVectorParams, VectorParams, VectorParamsMap, VectorsConfig,
 };
+use ragweave_core::DenseSpec;
 use ragweave_qdrant_layout::{
-    DEFAULT_BM25_AVG_LEN, DENSE_VECTOR, DOC_ID, DenseSpec, SPARSE_VECTOR, payload_key,
+    DEFAULT_BM25_AVG_LEN, DENSE_VECTOR, DOC_ID, SPARSE_VECTOR, payload_key,
 };
 use serde::{Deserialize, Serialize};
 use tonic::Code;
 
 use crate::error::QdrantError;
-use crate::options::{IndexedFieldType, QdrantOptions};
+use crate::options::{IndexedFieldType, Target};
 
 /// Key of ragweave's record in the collection's metadata.
 const METADATA_KEY: &str = "ragweave";
@@ -29,12 +30,12 @@ pub(crate) struct Layout {
     pub(crate) bm25_avg_len: f32,
 }
 
-fn err(o: &QdrantOptions, op: &'static str) -> impl Fn(qdrant_client::QdrantError) -> QdrantError {
+fn err(o: &Target, op: &'static str) -> impl Fn(qdrant_client::QdrantError) -> QdrantError {
     let (url, collection) = (o.url.clone(), o.collection.clone());
     move |e| QdrantError::from_client(&url, &collection, op, e)
 }
 
-fn incompatible(o: &QdrantOptions, reason: impl Into<String>) -> QdrantError {
+fn incompatible(o: &Target, reason: impl Into<String>) -> QdrantError {
     QdrantError::Incompatible {
         url: o.url.clone(),
         collection: o.collection.clone(),
@@ -44,7 +45,7 @@ fn incompatible(o: &QdrantOptions, reason: impl Into<String>) -> QdrantError {
 
 /// Creates the collection when missing (and allowed), checks it against `o`, indexes the
 /// payload fields; returns the layout to write and search with.
-pub(crate) async fn prepare(client: &Qdrant, o: &QdrantOptions) -> Result<Layout, QdrantError> {
+pub(crate) async fn prepare(client: &Qdrant, o: &Target) -> Result<Layout, QdrantError> {
     let exists = client
         .collection_exists(&o.collection)
         .await
@@ -69,7 +70,7 @@ pub(crate) async fn prepare(client: &Qdrant, o: &QdrantOptions) -> Result<Layout
     Ok(layout)
 }
 
-async fn create(client: &Qdrant, o: &QdrantOptions) -> Result<(), QdrantError> {
+async fn create(client: &Qdrant, o: &Target) -> Result<(), QdrantError> {
     let layout = Layout {
         format: FORMAT,
         dense: o.dense.clone(),
@@ -121,10 +122,7 @@ async fn create(client: &Qdrant, o: &QdrantOptions) -> Result<(), QdrantError> {
     }
 }
 
-fn recorded_layout(
-    info: &CollectionInfo,
-    o: &QdrantOptions,
-) -> Result<Option<Layout>, QdrantError> {
+fn recorded_layout(info: &CollectionInfo, o: &Target) -> Result<Option<Layout>, QdrantError> {
     let Some(value) = info
         .config
         .as_ref()
@@ -165,7 +163,7 @@ fn dense_size(info: &CollectionInfo) -> Option<u64> {
     }
 }
 
-fn check(info: &CollectionInfo, o: &QdrantOptions) -> Result<Layout, QdrantError> {
+fn check(info: &CollectionInfo, o: &Target) -> Result<Layout, QdrantError> {
     let params = info.config.as_ref().and_then(|c| c.params.as_ref());
     let has_bm25 = params
         .and_then(|p| p.sparse_vectors_config.as_ref())
@@ -250,7 +248,7 @@ fn check(info: &CollectionInfo, o: &QdrantOptions) -> Result<Layout, QdrantError
 
 async fn index_fields(
     client: &Qdrant,
-    o: &QdrantOptions,
+    o: &Target,
     info: &CollectionInfo,
 ) -> Result<(), QdrantError> {
     let mut wanted = vec![(DOC_ID.to_string(), FieldType::Keyword)];
@@ -326,6 +324,13 @@ mod tests {
         }
     }
 
+    fn with(o: &Target, dense: DenseSpec) -> Target {
+        Target {
+            dense: Some(dense),
+            ..o.clone()
+        }
+    }
+
     fn spec(model: &str, dimension: usize) -> DenseSpec {
         DenseSpec {
             model: model.into(),
@@ -340,15 +345,11 @@ mod tests {
             dense: Some(spec("m", 384)),
             bm25_avg_len: 40.0,
         };
-        let o = QdrantOptions::new("http://q:6334", "docs");
+        let o = crate::QdrantOptions::at("http://q:6334").target("docs");
         let got = check(&info(Some(384), Some(&layout)), &o).unwrap();
         assert_eq!(got, layout, "taken as recorded");
 
-        let e = check(
-            &info(Some(384), Some(&layout)),
-            &o.clone().dense(spec("m", 64)),
-        )
-        .unwrap_err();
+        let e = check(&info(Some(384), Some(&layout)), &with(&o, spec("m", 64))).unwrap_err();
         assert!(
             matches!(
                 e,
@@ -362,14 +363,14 @@ mod tests {
         );
         let e = check(
             &info(Some(384), Some(&layout)),
-            &o.clone().dense(spec("other", 384)),
+            &with(&o, spec("other", 384)),
         )
         .unwrap_err();
         assert!(
             e.to_string().contains("`m`, but the embedder is `other`"),
             "{e}"
         );
-        let e = check(&info(None, None), &o.clone().dense(spec("m", 384))).unwrap_err();
+        let e = check(&info(None, None), &with(&o, spec("m", 384))).unwrap_err();
         assert!(e.to_string().contains("holds no dense vectors"), "{e}");
         let mut len = o.clone();
         len.bm25_avg_len = Some(100.0);

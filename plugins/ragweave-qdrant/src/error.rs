@@ -236,12 +236,10 @@ impl From<QdrantError> for Error {
                 name: format!("{collection}` at `{url}"),
             },
             QdrantError::Option { option, reason } => Error::config(option, reason),
-            other => Error::Component {
-                component: "qdrant".into(),
-                message: other.to_string(),
-                transient: other.is_transient(),
-                source: Some(Box::new(other)),
-            },
+            other => {
+                let transient = other.is_transient();
+                Error::failed("qdrant", transient, other)
+            }
         }
     }
 }

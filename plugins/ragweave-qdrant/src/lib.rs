@@ -17,7 +17,8 @@
 //!   not answer, both sizes of a vector-size mismatch, the collection that is not there, a
 //!   refused API key.
 //!
-//! Register the `qdrant` retriever kind with [`register`].
+//! Register the `qdrant` store kind with [`register`]; experts search it with the core
+//! `store` retriever kind. This crate does not compile the embedded engine.
 
 mod collection;
 mod config;
@@ -29,16 +30,16 @@ mod retriever;
 mod retry;
 mod store;
 
-pub use config::QdrantRetrieverConfig;
+pub use config::QdrantStoreConfig;
 pub use error::QdrantError;
 pub use filter::to_qdrant_filter;
 pub use options::{ClusterOptions, IndexedField, IndexedFieldType, QdrantOptions};
-pub use ragweave_qdrant_layout::{DenseSpec, HybridFusion, SearchMode};
+pub use ragweave_core::{DenseSpec, HybridFusion, SearchMode, StoreSearch};
 pub use retriever::QdrantRetriever;
 pub use retry::RetryPolicy;
 pub use store::QdrantStore;
 
-/// Adds the `qdrant` retriever kind to `registry`.
+/// Adds the `qdrant` store kind to `registry`.
 pub fn register(registry: &mut ragweave_core::config::Registry) {
-    registry.register::<QdrantRetrieverConfig>();
+    registry.register::<QdrantStoreConfig>();
 }

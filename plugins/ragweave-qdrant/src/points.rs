@@ -60,6 +60,31 @@ pub(crate) fn chunks(points: Vec<RetrievedPoint>) -> Result<Vec<Chunk>> {
     points.into_iter().map(|p| chunk_of(p.payload)).collect()
 }
 
+/// Scrolled points as chunks with their dense vectors (when they were asked for).
+pub(crate) fn exported(points: Vec<RetrievedPoint>) -> Result<Vec<EmbeddedChunk>> {
+    use qdrant_client::qdrant::vector_output::Vector as Kind;
+    use qdrant_client::qdrant::vectors_output::VectorsOptions;
+    points
+        .into_iter()
+        .map(|p| {
+            let vector = match p.vectors.and_then(|v| v.vectors_options) {
+                Some(VectorsOptions::Vectors(mut named)) => named
+                    .vectors
+                    .remove(DENSE_VECTOR)
+                    .and_then(|v| match v.vector {
+                        Some(Kind::Dense(d)) => Some(d.data),
+                        _ => None,
+                    }),
+                _ => None,
+            };
+            Ok(EmbeddedChunk {
+                chunk: chunk_of(p.payload)?,
+                vector,
+            })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,10 +7,11 @@ use qdrant_client::qdrant::{
     Filter, PrefetchQuery, Query as QQuery, QueryPoints, Rrf as QRrf, VectorInput,
 };
 use ragweave_core::algorithms::rrf::{RankedList, Rrf};
-use ragweave_core::{Embedder, Hit, Query, Result, Retriever, sort_hits_by_id_on_ties};
-use ragweave_qdrant_layout::{
-    DENSE_VECTOR, HybridFusion, SPARSE_VECTOR, SearchMode, check_embedder, dense_query_vector,
+use ragweave_core::{
+    Embedder, Hit, HybridFusion, Query, Result, Retriever, SearchMode, StoreSearch,
+    sort_hits_by_id_on_ties,
 };
+use ragweave_qdrant_layout::{DENSE_VECTOR, SPARSE_VECTOR, Searching};
 
 use crate::filter::to_qdrant_filter;
 use crate::points::hits;
@@ -19,81 +20,67 @@ use crate::store::QdrantStore;
 /// RRF's k, as the embedded store and ragweave's own fusion use it.
 const RRF_K: u32 = 60;
 
-/// A [`Retriever`] over a [`QdrantStore`]. Build it with [`QdrantStore::retriever`].
-///
-/// The same searches as the embedded store's `EdgeRetriever`: dense and hybrid searches
-/// take the query vector from [`Query::vector_for`] or embed the query text with the
-/// embedder given to [`QdrantRetriever::with_embedder`]; the BM25 side searches
-/// [`Query::sparse_text`] weighted as the embedded store weighs it. Hybrid search with
-/// [`HybridFusion::Engine`] is one server query: a BM25 and a dense prefetch fused by RRF.
-#[derive(Clone)]
-pub struct QdrantRetriever {
-    store: QdrantStore,
-    mode: SearchMode,
-    fusion: HybridFusion,
-    embedder: Option<Arc<dyn Embedder>>,
-    candidates: usize,
-    name: String,
+fn nearest(input: VectorInput, using: &str) -> (QQuery, String) {
+    (QQuery::new_nearest(input), using.to_string())
 }
 
-impl std::fmt::Debug for QdrantRetriever {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("QdrantRetriever")
-            .field("store", &self.store)
-            .field("mode", &self.mode)
-            .field("fusion", &self.fusion)
-            .field("candidates", &self.candidates)
-            .finish()
-    }
+/// A [`Retriever`] over a [`QdrantStore`]. Build it with [`QdrantStore::searcher`], or in a
+/// config with the `store` expert kind ([`ChunkStore::retriever`](ragweave_core::ChunkStore::retriever)).
+///
+/// The same searches as the embedded store's `EdgeRetriever`: dense and hybrid searches
+/// take the query vector from [`Query::vector_for`] or embed the query text with the store's
+/// embedder (or the one given to [`QdrantRetriever::with_embedder`]); the BM25 side searches
+/// [`Query::sparse_text`] weighted as the embedded store weighs it. Hybrid search with
+/// [`HybridFusion::Engine`] is one server query: a BM25 and a dense prefetch fused by RRF.
+#[derive(Clone, Debug)]
+pub struct QdrantRetriever {
+    store: QdrantStore,
+    search: Searching,
 }
 
 impl QdrantStore {
-    /// A retriever over this collection in `mode`; hits are labelled `qdrant`.
-    pub fn retriever(&self, mode: SearchMode) -> QdrantRetriever {
+    /// A retriever over this collection in `mode`, embedding queries with the store's
+    /// embedder; hits are labelled `qdrant`.
+    pub fn searcher(&self, mode: SearchMode) -> QdrantRetriever {
         QdrantRetriever {
+            search: Searching::new(self, mode, "qdrant"),
             store: self.clone(),
-            mode,
-            fusion: HybridFusion::default(),
-            embedder: None,
-            candidates: 50,
-            name: "qdrant".into(),
         }
     }
 
-    fn label(&self) -> String {
-        format!("{}/{}", self.url(), self.collection())
+    /// The retriever `search` asks for (its mode defaulting by the store's embedder).
+    pub(crate) fn searcher_for(&self, search: &StoreSearch) -> Result<QdrantRetriever> {
+        Ok(QdrantRetriever {
+            search: Searching::of(self, search, "qdrant")?,
+            store: self.clone(),
+        })
     }
-}
-
-fn nearest(input: VectorInput, using: &str) -> (QQuery, String) {
-    (QQuery::new_nearest(input), using.to_string())
 }
 
 impl QdrantRetriever {
     /// Embeds query texts with `embedder`; its `model_id` and dimension must be the
     /// collection's.
     pub fn with_embedder(mut self, embedder: Arc<dyn Embedder>) -> Result<Self> {
-        check_embedder(self.store.dense(), embedder.as_ref(), &self.store.label())?;
-        self.embedder = Some(embedder);
+        self.search.embed_with(&self.store, embedder)?;
         Ok(self)
     }
 
     /// Where hybrid results are fused.
     pub fn fusion(mut self, fusion: HybridFusion) -> Self {
-        self.fusion = fusion;
+        self.search.fusion = fusion;
         self
     }
 
     /// How many hits each side of a hybrid search contributes before fusion (at least
     /// `top_k`; default 50).
     pub fn candidates(mut self, candidates: usize) -> Self {
-        self.candidates = candidates;
+        self.search.candidates = candidates;
         self
     }
 
     /// The label put on hits.
     pub fn named(mut self, name: impl Into<String>) -> Self {
-        self.name = name.into();
+        self.search.name = name.into();
         self
     }
 
@@ -118,7 +105,7 @@ impl QdrantRetriever {
         }
     }
 
-    async fn search(
+    async fn nearest_hits(
         &self,
         (query, using): (QQuery, String),
         filter: Option<Filter>,
@@ -138,6 +125,10 @@ impl QdrantRetriever {
 
 #[async_trait]
 impl Retriever for QdrantRetriever {
+    fn name(&self) -> &str {
+        &self.search.name
+    }
+
     async fn retrieve(&self, query: &Query) -> Result<Vec<Hit>> {
         query.validate()?;
         let filter = query
@@ -146,17 +137,14 @@ impl Retriever for QdrantRetriever {
             .map(|f| to_qdrant_filter(f, "query.filter"))
             .transpose()?;
         let top_k = query.top_k;
-        let dense = match self.mode {
+        let dense = match self.search.mode {
             SearchMode::Sparse => None,
             SearchMode::Dense | SearchMode::Hybrid => {
-                let label = self.store.label();
-                let v =
-                    dense_query_vector(query, self.store.dense(), self.embedder.as_ref(), &label)
-                        .await?;
+                let v = self.search.query_vector(&self.store, query).await?;
                 Some(nearest(VectorInput::new_dense(v), DENSE_VECTOR))
             }
         };
-        let sparse = match self.mode {
+        let sparse = match self.search.mode {
             SearchMode::Dense => None,
             SearchMode::Sparse | SearchMode::Hybrid => {
                 let terms = self.store.inner.bm25.encode(&query.sparse_text());
@@ -169,9 +157,9 @@ impl Retriever for QdrantRetriever {
                 })
             }
         };
-        let depth = self.candidates.max(top_k);
-        match (self.mode, sparse, dense) {
-            (SearchMode::Hybrid, Some(s), Some(d)) => match self.fusion {
+        let depth = self.search.candidates.max(top_k);
+        match (self.search.mode, sparse, dense) {
+            (SearchMode::Hybrid, Some(s), Some(d)) => match self.search.fusion {
                 HybridFusion::Engine => {
                     let prefetch = |(query, using): (QQuery, String)| PrefetchQuery {
                         query: Some(query),
@@ -189,11 +177,11 @@ impl Retriever for QdrantRetriever {
                         limit: Some(top_k as u64),
                         ..self.request()
                     };
-                    self.run(request, &self.name).await
+                    self.run(request, &self.search.name).await
                 }
                 HybridFusion::Ragweave => {
-                    let bm25 = self.search(s, filter.clone(), depth, "bm25").await?;
-                    let dense = self.search(d, filter, depth, "dense").await?;
+                    let bm25 = self.nearest_hits(s, filter.clone(), depth, "bm25").await?;
+                    let dense = self.nearest_hits(d, filter, depth, "dense").await?;
                     let list = |name: &str, hits| RankedList {
                         name: name.to_string(),
                         weight: 1.0,
@@ -205,7 +193,7 @@ impl Retriever for QdrantRetriever {
             (_, None, None) => Ok(Vec::new()),
             (_, s, d) => {
                 let q = s.or(d).expect("one side is set");
-                self.search(q, filter, top_k, &self.name).await
+                self.nearest_hits(q, filter, top_k, &self.search.name).await
             }
         }
     }

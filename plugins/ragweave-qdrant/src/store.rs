@@ -11,13 +11,17 @@ use qdrant_client::qdrant::{
     Condition, CountPoints, DeletePoints, Filter, GetPoints, PayloadIncludeSelector, PointId,
     PointsIdsList, PointsSelector, ScrollPoints, UpsertPoints, WithPayloadSelector,
 };
-use ragweave_core::{ChunkStore, EmbeddedChunk, Result, check_batch};
-use ragweave_qdrant_layout::{Bm25Encoder, DOC_ID, DenseSpec};
+use qdrant_client::qdrant::{VectorsSelector, WithVectorsSelector, with_vectors_selector};
+use ragweave_core::{
+    ChunkStore, DenseSpec, EmbeddedChunk, Embedder, Error, ExportPage, Result, Retriever,
+    StoreSearch, check_batch,
+};
+use ragweave_qdrant_layout::{Bm25Encoder, DENSE_VECTOR, DOC_ID};
 
 use crate::collection::prepare;
 use crate::error::QdrantError;
 use crate::options::QdrantOptions;
-use crate::points::{chunks, last_copies, point, point_id};
+use crate::points::{chunks, exported, last_copies, point, point_id};
 use crate::retry::RetryPolicy;
 
 const PAGE: u32 = 1024;
@@ -45,16 +49,17 @@ pub(crate) struct Inner {
 /// use ragweave_core::{Chunk, ChunkStore, EmbeddedChunk, Query, Retriever};
 /// use ragweave_qdrant::{QdrantOptions, QdrantStore, SearchMode};
 ///
-/// let store = QdrantStore::connect(QdrantOptions::new("http://localhost:6334", "notes")).await?;
+/// let store = QdrantStore::connect("notes", QdrantOptions::at("http://localhost:6334")).await?;
 /// let chunk = Chunk::new("c1", "notes.md", "Qdrant shards a collection over a cluster");
 /// store.upsert(vec![EmbeddedChunk { chunk, vector: None }]).await?;
-/// let hits = store.retriever(SearchMode::Sparse).retrieve(&Query::new("cluster")).await?;
+/// let hits = store.searcher(SearchMode::Sparse).retrieve(&Query::new("cluster")).await?;
 /// assert_eq!(hits[0].chunk.id, "c1");
 /// # Ok(()) }
 /// ```
 #[derive(Clone)]
 pub struct QdrantStore {
     pub(crate) inner: Arc<Inner>,
+    pub(crate) embedder: Option<Arc<dyn Embedder>>,
 }
 
 impl std::fmt::Debug for QdrantStore {
@@ -76,41 +81,45 @@ impl QdrantStore {
     /// does not answer; `Unauthorized` for a refused API key; `UnknownCollection`;
     /// `VectorSize` (as [`ragweave_core::Error::DimensionMismatch`]) naming both sizes;
     /// `Incompatible` for another model, BM25 length or a foreign collection.
-    pub async fn connect(options: QdrantOptions) -> Result<Self> {
-        Ok(Self::connect_typed(options).await?)
+    pub async fn connect(collection: &str, options: QdrantOptions) -> Result<Self> {
+        Ok(Self::connect_typed(collection, options).await?)
     }
 
     /// [`QdrantStore::connect`] with the plugin's own error type.
-    pub async fn connect_typed(options: QdrantOptions) -> std::result::Result<Self, QdrantError> {
+    pub async fn connect_typed(
+        collection: &str,
+        options: QdrantOptions,
+    ) -> std::result::Result<Self, QdrantError> {
         if options.batch_size == 0 {
             return Err(QdrantError::Option {
                 option: "batch_size",
                 reason: "must be at least 1".into(),
             });
         }
-        let mut config = Qdrant::from_url(&options.url)
+        let target = options.target(collection);
+        let mut config = Qdrant::from_url(&target.url)
             .timeout(options.timeout)
             .connect_timeout(options.connect_timeout)
             // The client's own check prints to stdout and blocks; we check below.
             .skip_compatibility_check();
-        if let Some(key) = &options.api_key {
+        if let Some(key) = options.resolved_api_key() {
             config = config.api_key(key.as_str());
         }
         let client = config.build().map_err(|e| QdrantError::Option {
             option: "url",
-            reason: format!("{:?} is not a server URL: {e}", options.url),
+            reason: format!("{:?} is not a server URL: {e}", target.url),
         })?;
         let health = client.health_check().await.map_err(|e| {
-            match QdrantError::from_client(&options.url, &options.collection, "health check", e) {
+            match QdrantError::from_client(&target.url, &target.collection, "health check", e) {
                 QdrantError::Server { message, .. } => QdrantError::Unreachable {
-                    url: options.url.clone(),
+                    url: target.url.clone(),
                     reason: message,
                 },
                 other => other,
             }
         })?;
-        warn_on_version(&options.url, &health.version);
-        let layout = prepare(&client, &options).await?;
+        warn_on_version(&target.url, &health.version);
+        let layout = prepare(&client, &target).await?;
         let bm25 = Bm25Encoder::new(layout.bm25_avg_len).map_err(|e| QdrantError::Option {
             option: "bm25_avg_len",
             reason: e.to_string(),
@@ -118,13 +127,14 @@ impl QdrantStore {
         Ok(Self {
             inner: Arc::new(Inner {
                 client,
-                url: options.url,
-                collection: options.collection,
+                url: target.url,
+                collection: target.collection,
                 dense: layout.dense,
                 bm25,
                 retry: options.retry,
                 batch_size: options.batch_size,
             }),
+            embedder: options.embedder,
         })
     }
 
@@ -136,11 +146,6 @@ impl QdrantStore {
     /// The collection.
     pub fn collection(&self) -> &str {
         &self.inner.collection
-    }
-
-    /// The dense vector this collection holds, if any.
-    pub fn dense(&self) -> Option<&DenseSpec> {
-        self.inner.dense.as_ref()
     }
 
     /// The average chunk length in BM25 tokens this collection's BM25 weights assume.
@@ -273,6 +278,25 @@ impl QdrantStore {
     }
 }
 
+/// A point id as `export` hands it out: a UUID, or the number of a numeric id.
+fn point_id_text(id: PointId) -> Option<String> {
+    use qdrant_client::qdrant::point_id::PointIdOptions;
+    match id.point_id_options? {
+        PointIdOptions::Uuid(u) => Some(u),
+        PointIdOptions::Num(n) => Some(n.to_string()),
+    }
+}
+
+fn uuid_check(s: &str) -> Result<()> {
+    match uuid::Uuid::parse_str(s) {
+        Ok(_) => Ok(()),
+        Err(_) => Err(Error::invalid(
+            "from",
+            format!("{s:?} is not a point id of this store (a UUID)"),
+        )),
+    }
+}
+
 fn warn_on_version(url: &str, version: &str) {
     let minor = |v: &str| -> Option<(u64, u64)> {
         let mut parts = v.trim_start_matches('v').split('.');
@@ -292,11 +316,63 @@ fn warn_on_version(url: &str, version: &str) {
 
 #[async_trait]
 impl ChunkStore for QdrantStore {
+    fn name(&self) -> &str {
+        "qdrant"
+    }
+
+    fn location(&self) -> String {
+        format!("{} at {}", self.inner.collection, self.inner.url)
+    }
+
+    fn dense(&self) -> Option<&DenseSpec> {
+        self.inner.dense.as_ref()
+    }
+
+    fn embedder(&self) -> Option<Arc<dyn Embedder>> {
+        self.embedder.clone()
+    }
+
+    fn retriever(self: Arc<Self>, search: &StoreSearch) -> Result<Arc<dyn Retriever>> {
+        Ok(Arc::new(self.searcher_for(search)?))
+    }
+
+    /// Pages in point-id order; `next` is a point id (a UUID).
+    async fn export(&self, from: Option<&str>, limit: usize) -> Result<ExportPage> {
+        let offset = from
+            .map(|s| uuid_check(s).map(|()| PointId::from(s.to_string())))
+            .transpose()?;
+        let with_vectors = self.inner.dense.as_ref().map(|_| WithVectorsSelector {
+            selector_options: Some(with_vectors_selector::SelectorOptions::Include(
+                VectorsSelector {
+                    names: vec![DENSE_VECTOR.to_string()],
+                },
+            )),
+        });
+        let request = ScrollPoints {
+            collection_name: self.inner.collection.clone(),
+            offset,
+            limit: Some(limit.clamp(1, u32::MAX as usize) as u32),
+            with_payload: Some(true.into()),
+            with_vectors,
+            ..Default::default()
+        };
+        let page = self
+            .call("scroll", |c| {
+                let r = request.clone();
+                async move { c.scroll(r).await }
+            })
+            .await?;
+        Ok(ExportPage {
+            chunks: exported(page.result)?,
+            next: page.next_page_offset.and_then(point_id_text),
+        })
+    }
+
     async fn upsert(&self, chunks: Vec<EmbeddedChunk>) -> Result<()> {
         check_batch(
             &chunks,
             self.inner.dense.as_ref().map(|d| d.dimension),
-            "this collection holds no dense vectors; connect with QdrantOptions::dense",
+            "this collection holds no dense vectors; connect with an embedder",
         )?;
         let mut chunks = last_copies(chunks).into_iter().peekable();
         while chunks.peek().is_some() {

@@ -7,10 +7,10 @@ use std::sync::Arc;
 use futures::StreamExt;
 use ragweave::ingest::{IngestReport, Ingestor};
 use ragweave::llama_cpp::{LlamaGenerator, LlamaGeneratorOptions};
-use ragweave::qdrant_edge::{EdgeStore, EdgeStoreOptions, SearchMode};
+use ragweave::qdrant_edge::{EdgeStore, EdgeStoreOptions};
 use ragweave::{
-    Answer, AskEvent, AskRequest, Generator, LongContextReorder, Pipeline, PromptTemplate,
-    SamplingParams, ThinkThenRetrieve, WindowMemory,
+    Answer, AskEvent, AskRequest, ChunkStore, Generator, LongContextReorder, Pipeline,
+    PromptTemplate, SamplingParams, SearchMode, StoreSearch, ThinkThenRetrieve, WindowMemory,
 };
 
 /// How the agent thinks and answers.
@@ -52,7 +52,7 @@ pub struct Turn {
 /// A chat agent over one store.
 pub struct Agent {
     pipeline: Pipeline,
-    store: EdgeStore,
+    store: Arc<dyn ChunkStore>,
     memory: Arc<WindowMemory>,
     conversation: u64,
 }
@@ -66,14 +66,15 @@ impl Agent {
     ) -> Result<Self, Box<dyn std::error::Error>> {
         let generator = LlamaGenerator::load(model, LlamaGeneratorOptions::default())?;
         let store = EdgeStore::open(store, EdgeStoreOptions::default())?;
-        Ok(Self::new(Arc::new(generator), store, options)?)
+        Ok(Self::new(Arc::new(generator), Arc::new(store), options)?)
     }
 
-    /// Composes the pipeline: think, then BM25 over the store with the thoughts, the best
+    /// Composes the pipeline over `store` (any kind: the embedded one, a Qdrant server, in
+    /// memory): think, then BM25 over the store with the thoughts, the best
     /// passages at both ends of the prompt, memory of this conversation, the answer.
     pub fn new(
         generator: Arc<dyn Generator>,
-        store: EdgeStore,
+        store: Arc<dyn ChunkStore>,
         options: AgentOptions,
     ) -> ragweave::Result<Self> {
         let think = ThinkThenRetrieve::new(generator.clone())
@@ -86,7 +87,12 @@ impl Agent {
         let memory = Arc::new(WindowMemory::new(options.memory_tokens));
         let pipeline = Pipeline::builder()
             .transform(Arc::new(think))
-            .expert("docs", Arc::new(store.retriever(SearchMode::Sparse)))
+            .expert(
+                "docs",
+                store
+                    .clone()
+                    .retriever(&StoreSearch::mode(SearchMode::Sparse))?,
+            )
             .candidates(options.passages)
             .arranger(Arc::new(LongContextReorder::default()))
             .prompt(PromptTemplate::default())
@@ -108,9 +114,7 @@ impl Agent {
 
     /// Adds or updates the documents under `dir` (a file or a directory).
     pub async fn ingest(&self, dir: &Path) -> ragweave::Result<IngestReport> {
-        Ingestor::new(Arc::new(self.store.clone()))
-            .ingest(dir)
-            .await
+        Ingestor::new(self.store.clone()).ingest(dir).await
     }
 
     /// The conversation memory (shared with the pipeline).

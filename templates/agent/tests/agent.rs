@@ -17,6 +17,10 @@ struct Recording {
 
 #[async_trait]
 impl Generator for Recording {
+    fn name(&self) -> &str {
+        "recording"
+    }
+
     async fn stream(&self, request: &GenerateRequest) -> ragweave::Result<TokenStream> {
         self.requests.lock().unwrap().push(request.clone());
         self.model.stream(request).await
@@ -59,7 +63,7 @@ async fn thinks_retrieves_remembers_and_streams() {
         thought_tokens: 8,
         ..AgentOptions::default()
     };
-    let mut agent = Agent::new(generator.clone(), store, options).unwrap();
+    let mut agent = Agent::new(generator.clone(), Arc::new(store), options).unwrap();
     let report = agent.ingest(&docs).await.unwrap();
     assert_eq!(report.added, 3);
 

@@ -67,6 +67,10 @@ fn fnv1a(chars: &[char]) -> u64 {
 
 #[async_trait]
 impl Embedder for TrigramEmbedder {
+    fn name(&self) -> &str {
+        "trigram"
+    }
+
     fn model_id(&self) -> &str {
         &self.model_id
     }

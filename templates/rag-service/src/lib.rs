@@ -135,7 +135,7 @@ impl IntoResponse for ApiError {
             Error::InvalidInput { field, .. } => Some(field.clone()),
             _ => None,
         };
-        let body = json!({ "error": self.error.to_string(), "field": field });
+        let body = json!({ "error": self.error.report().to_string(), "field": field });
         (self.status, Json(body)).into_response()
     }
 }
@@ -214,5 +214,5 @@ fn sse_event(event: AskEvent) -> Event {
 fn error_event(error: &Error) -> Event {
     Event::default()
         .event("error")
-        .data(json!({ "error": error.to_string() }).to_string())
+        .data(json!({ "error": error.report().to_string() }).to_string())
 }

@@ -50,9 +50,13 @@ async fn start() -> Service {
         kind = "llama_cpp"
         model = "tiny.gguf"
 
-        [experts.docs]
+        [stores.docs]
         kind = "qdrant_edge"
         path = "store"
+
+        [experts.docs]
+        kind = "store"
+        store = "docs"
 
         [sampling]
         max_tokens = 8

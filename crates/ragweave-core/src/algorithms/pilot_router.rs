@@ -26,6 +26,31 @@ pub enum PilotScoring {
     Max,
 }
 
+/// How a [`PilotRouter`] chooses: also the fields of the `pilot` router kind.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct PilotRouterOptions {
+    /// `mean` (paper) or `max` (authors' code).
+    pub scoring: PilotScoring,
+    /// How many experts each query goes to (at least 1); their results are fused with
+    /// weights.
+    pub top_k: usize,
+    /// Weights for top-k: unset makes them proportional to the scores; a value is a softmax
+    /// temperature over score / t, which sharpens the preference as t falls.
+    pub temperature: Option<f32>,
+}
+
+impl Default for PilotRouterOptions {
+    /// Mean scoring, top-1.
+    fn default() -> Self {
+        Self {
+            scoring: PilotScoring::Mean,
+            top_k: 1,
+            temperature: None,
+        }
+    }
+}
+
 /// Pilot embeddings per expert, as saved to and loaded from JSON.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Pilots {
@@ -80,39 +105,43 @@ impl Pilots {
 pub struct PilotRouter {
     embedder: Arc<dyn Embedder>,
     experts: RwLock<BTreeMap<String, Vec<Vec<f32>>>>,
-    scoring: PilotScoring,
-    top_k: usize,
-    temperature: Option<f32>,
+    options: PilotRouterOptions,
 }
 
 impl PilotRouter {
-    /// A router with no experts yet, mean scoring, top-1.
+    /// A router with no experts yet and [`PilotRouterOptions::default`].
     pub fn new(embedder: Arc<dyn Embedder>) -> Self {
+        Self::with_options(embedder, PilotRouterOptions::default())
+    }
+
+    /// A router with no experts yet that chooses as `options` say.
+    pub fn with_options(embedder: Arc<dyn Embedder>, options: PilotRouterOptions) -> Self {
         Self {
             embedder,
             experts: RwLock::new(BTreeMap::new()),
-            scoring: PilotScoring::Mean,
-            top_k: 1,
-            temperature: None,
+            options: PilotRouterOptions {
+                top_k: options.top_k.max(1),
+                ..options
+            },
         }
     }
 
     /// Sets mean (paper) or max (authors' code) scoring.
     pub fn scoring(mut self, scoring: PilotScoring) -> Self {
-        self.scoring = scoring;
+        self.options.scoring = scoring;
         self
     }
 
     /// Routes to the best `k` experts (at least 1); their results are fused with weights.
     pub fn top_k(mut self, k: usize) -> Self {
-        self.top_k = k.max(1);
+        self.options.top_k = k.max(1);
         self
     }
 
     /// Weights for top-k: `None` makes them proportional to the scores; `Some(t)` is a
     /// softmax of score / t, which sharpens the preference as t falls.
     pub fn temperature(mut self, t: Option<f32>) -> Self {
-        self.temperature = t;
+        self.options.temperature = t;
         self
     }
 
@@ -194,7 +223,7 @@ impl PilotRouter {
             .filter_map(|name| {
                 let pilots = experts.get(name)?;
                 let sims = pilots.iter().map(|p| dot(p, query));
-                let s = match self.scoring {
+                let s = match self.options.scoring {
                     PilotScoring::Mean => sims.sum::<f32>() / pilots.len() as f32,
                     PilotScoring::Max => sims.fold(f32::NEG_INFINITY, f32::max),
                 };
@@ -230,7 +259,7 @@ impl PilotRouter {
     }
 
     fn weights(&self, scores: &[(String, f32)]) -> Vec<f32> {
-        match self.temperature {
+        match self.options.temperature {
             Some(t) if t > 0.0 => {
                 let max = scores.iter().map(|s| s.1).fold(f32::NEG_INFINITY, f32::max);
                 let e: Vec<f32> = scores.iter().map(|s| ((s.1 - max) / t).exp()).collect();
@@ -248,6 +277,10 @@ impl PilotRouter {
 
 #[async_trait]
 impl Router for PilotRouter {
+    fn name(&self) -> &str {
+        "pilot"
+    }
+
     async fn route(&self, query: &Query, experts: &[String]) -> Result<Vec<Route>> {
         if experts.is_empty() {
             return Err(Error::invalid(
@@ -281,7 +314,7 @@ impl Router for PilotRouter {
                 ),
             ));
         }
-        scored.truncate(self.top_k);
+        scored.truncate(self.options.top_k);
         let weights = self.weights(&scored);
         Ok(scored
             .into_iter()

@@ -3,8 +3,11 @@
 
 use std::sync::Arc;
 
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
 use crate::query::Query;
-use crate::traits::arranger::ContextArranger;
+use crate::traits::context_arranger::ContextArranger;
 use crate::traits::token_counter::{ApproxTokenCounter, TokenCounter};
 use crate::types::Hit;
 
@@ -25,15 +28,23 @@ pub fn long_context_order<T>(ranked: Vec<T>) -> Vec<T> {
     front
 }
 
-/// How much context the prompt may hold.
-#[derive(Clone)]
+/// How much context the prompt may hold: also the fields of the `rank_order` and
+/// `long_context_reorder` arranger kinds.
+#[derive(Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
 pub struct ContextBudget {
-    /// Most tokens of passage text; `None` is unlimited.
+    /// Most tokens of passage text (estimated at 4 bytes a token unless a counter is set);
+    /// unset is unlimited.
     pub max_tokens: Option<usize>,
-    /// Most passages; `None` is unlimited.
+    /// Most passages; unset is unlimited.
     pub max_passages: Option<usize>,
     /// Counts tokens the way the generator will.
+    #[serde(skip, default = "approx_counter")]
     pub counter: Arc<dyn TokenCounter>,
+}
+
+fn approx_counter() -> Arc<dyn TokenCounter> {
+    Arc::new(ApproxTokenCounter)
 }
 
 impl Default for ContextBudget {
@@ -41,7 +52,7 @@ impl Default for ContextBudget {
         Self {
             max_tokens: None,
             max_passages: None,
-            counter: Arc::new(ApproxTokenCounter),
+            counter: approx_counter(),
         }
     }
 }
@@ -81,27 +92,40 @@ impl ContextBudget {
     }
 }
 
-/// Trims to the budget and keeps rank order (best first).
-#[derive(Debug, Clone, Default)]
+/// Trims to the budget and keeps rank order (best first): arranger kind `rank_order`.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RankOrder {
     /// The budget.
+    #[serde(flatten, deserialize_with = "crate::config::flat")]
     pub budget: ContextBudget,
 }
 
 impl ContextArranger for RankOrder {
+    fn name(&self) -> &str {
+        "rank-order"
+    }
+
     fn arrange(&self, _query: &Query, hits: Vec<Hit>) -> Vec<Hit> {
         self.budget.trim(hits)
     }
 }
 
-/// Trims to the budget, then lays passages out best-at-both-ends ([`long_context_order`]).
-#[derive(Debug, Clone, Default)]
+/// Trims to the budget, then lays passages out best-at-both-ends ([`long_context_order`]):
+/// arranger kind `long_context_reorder`.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct LongContextReorder {
     /// The budget.
+    #[serde(flatten, deserialize_with = "crate::config::flat")]
     pub budget: ContextBudget,
 }
 
 impl ContextArranger for LongContextReorder {
+    fn name(&self) -> &str {
+        "long-context-reorder"
+    }
+
     fn arrange(&self, _query: &Query, hits: Vec<Hit>) -> Vec<Hit> {
         long_context_order(self.budget.trim(hits))
     }

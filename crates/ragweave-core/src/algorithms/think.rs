@@ -16,21 +16,80 @@ use crate::traits::generator::{GenerateRequest, Generator, SamplingParams};
 use crate::traits::query_transform::QueryTransform;
 
 /// How thoughts become a query vector.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ThinkMode {
     /// O1 Embedder: embed "query thought" for each thought, average the vectors.
+    #[default]
     O1,
     /// HyDE: embed each thought alone as a document, average, optionally with the query's
-    /// own vector.
-    Hyde {
-        /// Also average in the query's vector.
-        include_query: bool,
-    },
+    /// own vector ([`ThinkOptions::include_query`]).
+    Hyde,
 }
 
 /// The prompt that asks for a thought; `{query}` is replaced by the query.
 pub const DEFAULT_THINK_PROMPT: &str = "Think briefly about the question below and write a short passage that would answer it.\nQuestion: {query}\nPassage:";
+
+/// How [`ThinkThenRetrieve`] thinks: also the fields of the `think` transform kind.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct ThinkOptions {
+    /// `o1` or `hyde`.
+    pub mode: ThinkMode,
+    /// HyDE only: average the query's own vector in.
+    pub include_query: bool,
+    /// Thoughts per query (at least 1).
+    pub thoughts: usize,
+    /// Most tokens per thought.
+    pub max_tokens: usize,
+    /// Sampling temperature.
+    pub temperature: f32,
+    /// Seed; thought i uses seed + i.
+    pub seed: Option<u64>,
+    /// Prompt with `{query}`.
+    pub prompt: String,
+    /// Whether thoughts expand the query for sparse retrievers.
+    pub expand_sparse: bool,
+    /// Queries whose thoughts are cached (0 disables the cache).
+    pub cache: usize,
+}
+
+impl Default for ThinkOptions {
+    /// O1 mode, 3 thoughts of at most 128 tokens at temperature 0.7, a cache of 1024 queries.
+    fn default() -> Self {
+        Self {
+            mode: ThinkMode::O1,
+            include_query: false,
+            thoughts: 3,
+            max_tokens: 128,
+            temperature: 0.7,
+            seed: None,
+            prompt: DEFAULT_THINK_PROMPT.to_string(),
+            expand_sparse: true,
+            cache: 1024,
+        }
+    }
+}
+
+impl ThinkOptions {
+    /// The sampling of each thought.
+    pub fn sampling(&self) -> SamplingParams {
+        SamplingParams {
+            max_tokens: self.max_tokens,
+            temperature: self.temperature,
+            seed: self.seed,
+            ..SamplingParams::default()
+        }
+    }
+
+    /// Rejects options no generator can honour, naming the field.
+    pub fn validate(&self) -> Result<()> {
+        if self.thoughts == 0 {
+            return Err(Error::invalid("thoughts", "must be at least 1"));
+        }
+        self.sampling().validate()
+    }
+}
 
 /// A query transform that has an LLM think about the query before retrieval.
 ///
@@ -44,11 +103,8 @@ pub const DEFAULT_THINK_PROMPT: &str = "Think briefly about the question below a
 pub struct ThinkThenRetrieve {
     generator: Arc<dyn Generator>,
     embedder: Option<Arc<dyn Embedder>>,
-    mode: ThinkMode,
-    thoughts: usize,
+    options: ThinkOptions,
     params: SamplingParams,
-    prompt: String,
-    expand_sparse: bool,
     cache: Mutex<ThoughtCache>,
 }
 
@@ -79,24 +135,22 @@ impl ThoughtCache {
 }
 
 impl ThinkThenRetrieve {
-    /// O1 mode, 3 thoughts of at most 128 tokens at temperature 0.7, a cache of 1024 queries.
+    /// Thinks with [`ThinkOptions::default`].
     pub fn new(generator: Arc<dyn Generator>) -> Self {
+        Self::with_options(generator, ThinkOptions::default())
+    }
+
+    /// Thinks as `options` say.
+    pub fn with_options(generator: Arc<dyn Generator>, options: ThinkOptions) -> Self {
         Self {
             generator,
             embedder: None,
-            mode: ThinkMode::O1,
-            thoughts: 3,
-            params: SamplingParams {
-                max_tokens: 128,
-                temperature: 0.7,
-                ..SamplingParams::default()
-            },
-            prompt: DEFAULT_THINK_PROMPT.to_string(),
-            expand_sparse: true,
+            params: options.sampling(),
             cache: Mutex::new(ThoughtCache {
-                capacity: 1024,
+                capacity: options.cache,
                 ..ThoughtCache::default()
             }),
+            options,
         }
     }
 
@@ -108,17 +162,24 @@ impl ThinkThenRetrieve {
 
     /// O1 or HyDE.
     pub fn mode(mut self, mode: ThinkMode) -> Self {
-        self.mode = mode;
+        self.options.mode = mode;
+        self
+    }
+
+    /// HyDE only: whether the query's own vector is averaged in.
+    pub fn include_query(mut self, yes: bool) -> Self {
+        self.options.include_query = yes;
         self
     }
 
     /// Number of thoughts per query (at least 1).
     pub fn thoughts(mut self, n: usize) -> Self {
-        self.thoughts = n.max(1);
+        self.options.thoughts = n.max(1);
         self
     }
 
-    /// Sampling for the thoughts.
+    /// Sampling for the thoughts, all of it (stop sequences, top-p, ...), in place of the
+    /// options' `max_tokens`, `temperature` and `seed`.
     pub fn sampling(mut self, params: SamplingParams) -> Self {
         self.params = params;
         self
@@ -126,18 +187,19 @@ impl ThinkThenRetrieve {
 
     /// The prompt template; `{query}` is replaced by the query text.
     pub fn prompt(mut self, prompt: impl Into<String>) -> Self {
-        self.prompt = prompt.into();
+        self.options.prompt = prompt.into();
         self
     }
 
     /// Whether thoughts expand the query for sparse retrievers (default true).
     pub fn expand_sparse(mut self, yes: bool) -> Self {
-        self.expand_sparse = yes;
+        self.options.expand_sparse = yes;
         self
     }
 
     /// How many queries' thoughts are cached (0 disables the cache).
     pub fn cache_capacity(mut self, n: usize) -> Self {
+        self.options.cache = n;
         self.cache.get_mut().expect("cache lock").capacity = n;
         self
     }
@@ -147,8 +209,8 @@ impl ThinkThenRetrieve {
         if let Some(hit) = self.cache.lock().expect("cache lock").get(query) {
             return Ok(hit);
         }
-        let prompt = self.prompt.replace("{query}", query);
-        let requests = (0..self.thoughts).map(|i| {
+        let prompt = self.options.prompt.replace("{query}", query);
+        let requests = (0..self.options.thoughts).map(|i| {
             let mut params = self.params.clone();
             // Distinct seeds, so n thoughts are n samples rather than one repeated.
             params.seed = params.seed.map(|s| s.wrapping_add(i as u64));
@@ -180,16 +242,16 @@ impl ThinkThenRetrieve {
         query: &str,
         thoughts: &[String],
     ) -> Result<Vec<f32>> {
-        let vectors = match self.mode {
+        let vectors = match self.options.mode {
             ThinkMode::O1 => {
                 let texts: Vec<String> = thoughts.iter().map(|t| format!("{query} {t}")).collect();
                 embedder.embed_checked(&texts, EmbedInput::QUERY).await?
             }
-            ThinkMode::Hyde { include_query } => {
+            ThinkMode::Hyde => {
                 let mut v = embedder
                     .embed_checked(thoughts, EmbedInput::DOCUMENT)
                     .await?;
-                if include_query {
+                if self.options.include_query {
                     v.push(embedder.embed_one(query, EmbedInput::QUERY).await?);
                 }
                 v
@@ -233,7 +295,7 @@ impl QueryTransform for ThinkThenRetrieve {
                 values,
             });
         }
-        if self.expand_sparse {
+        if self.options.expand_sparse {
             query.expansions.extend(thoughts.iter().cloned());
         }
         query.thoughts.extend(thoughts.iter().cloned());

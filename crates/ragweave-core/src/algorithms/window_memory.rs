@@ -4,6 +4,8 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::message::ChatMessage;
@@ -11,14 +13,34 @@ use crate::query::Query;
 use crate::traits::memory::Memory;
 use crate::traits::token_counter::{ApproxTokenCounter, TokenCounter};
 
+/// How much a [`WindowMemory`] keeps, beside its token budget: also fields of the `window`
+/// memory kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct WindowLimits {
+    /// Messages kept per conversation (at least 2).
+    pub max_messages: usize,
+    /// Conversations kept (least recently used dropped first; at least 1).
+    pub max_conversations: usize,
+}
+
+impl Default for WindowLimits {
+    /// 64 messages per conversation, 10,000 conversations.
+    fn default() -> Self {
+        Self {
+            max_messages: 64,
+            max_conversations: 10_000,
+        }
+    }
+}
+
 /// Recalls the latest messages of a conversation that fit in `max_tokens`.
 ///
 /// Memory stays bounded: each conversation keeps at most `max_messages`, and at most
 /// `max_conversations` are kept, the least recently used dropped first.
 pub struct WindowMemory {
     max_tokens: usize,
-    max_messages: usize,
-    max_conversations: usize,
+    limits: WindowLimits,
     counter: Arc<dyn TokenCounter>,
     state: Mutex<State>,
 }
@@ -30,13 +52,19 @@ struct State {
 }
 
 impl WindowMemory {
-    /// Recalls up to `max_tokens` tokens; keeps 64 messages per conversation, 10,000
-    /// conversations.
+    /// Recalls up to `max_tokens` tokens, within [`WindowLimits::default`].
     pub fn new(max_tokens: usize) -> Self {
+        Self::with_limits(max_tokens, WindowLimits::default())
+    }
+
+    /// Recalls up to `max_tokens` tokens, keeping what `limits` allow.
+    pub fn with_limits(max_tokens: usize, limits: WindowLimits) -> Self {
         Self {
             max_tokens,
-            max_messages: 64,
-            max_conversations: 10_000,
+            limits: WindowLimits {
+                max_messages: limits.max_messages.max(2),
+                max_conversations: limits.max_conversations.max(1),
+            },
             counter: Arc::new(ApproxTokenCounter),
             state: Mutex::new(State::default()),
         }
@@ -44,13 +72,13 @@ impl WindowMemory {
 
     /// Most messages kept per conversation.
     pub fn max_messages(mut self, n: usize) -> Self {
-        self.max_messages = n.max(2);
+        self.limits.max_messages = n.max(2);
         self
     }
 
     /// Most conversations kept.
     pub fn max_conversations(mut self, n: usize) -> Self {
-        self.max_conversations = n.max(1);
+        self.limits.max_conversations = n.max(1);
         self
     }
 
@@ -68,6 +96,10 @@ impl WindowMemory {
 
 #[async_trait]
 impl Memory for WindowMemory {
+    fn name(&self) -> &str {
+        "window"
+    }
+
     async fn load(&self, conversation: &str, _query: &Query) -> Result<Vec<ChatMessage>> {
         let mut state = self.state.lock().expect("memory lock");
         state.clock += 1;
@@ -103,7 +135,7 @@ impl Memory for WindowMemory {
         state.clock += 1;
         let now = state.clock;
         if !state.conversations.contains_key(conversation)
-            && state.conversations.len() >= self.max_conversations
+            && state.conversations.len() >= self.limits.max_conversations
             && let Some(oldest) = state
                 .conversations
                 .iter()
@@ -119,7 +151,7 @@ impl Memory for WindowMemory {
         *used = now;
         messages.push_back(user);
         messages.push_back(assistant);
-        while messages.len() > self.max_messages {
+        while messages.len() > self.limits.max_messages {
             messages.pop_front();
         }
         Ok(())

@@ -1,7 +1,7 @@
 //! An in-memory BM25 index: sparse lexical retrieval with no dependency.
 
 use std::collections::HashMap;
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 
 use async_trait::async_trait;
 use schemars::JsonSchema;
@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::query::Query;
+use crate::traits::chunk_store::{ChunkStore, ExportPage, SearchMode, StoreSearch};
 use crate::traits::retriever::Retriever;
-use crate::traits::store::ChunkStore;
 use crate::types::{Chunk, EmbeddedChunk, Hit, sort_hits};
 
 /// BM25 parameters.
@@ -26,6 +26,30 @@ pub struct Bm25Params {
 impl Default for Bm25Params {
     fn default() -> Self {
         Self { k1: 1.2, b: 0.75 }
+    }
+}
+
+/// A page of `chunks` in chunk-id order from the id `from` on, with each chunk's vector from
+/// `vector`; what the in-memory stores export.
+pub(crate) fn export_page(
+    mut chunks: Vec<&Chunk>,
+    from: Option<&str>,
+    limit: usize,
+    vector: impl Fn(&Chunk) -> Option<Vec<f32>>,
+) -> ExportPage {
+    chunks.sort_by(|a, b| a.id.cmp(&b.id));
+    let start = from.map_or(0, |f| chunks.partition_point(|c| c.id.as_str() < f));
+    let page: Vec<&Chunk> = chunks[start..].iter().take(limit.max(1)).copied().collect();
+    let next = chunks.get(start + page.len()).map(|c| c.id.clone());
+    ExportPage {
+        chunks: page
+            .into_iter()
+            .map(|c| EmbeddedChunk {
+                vector: vector(c),
+                chunk: c.clone(),
+            })
+            .collect(),
+        next,
     }
 }
 
@@ -336,6 +360,10 @@ impl Inner {
 
 #[async_trait]
 impl Retriever for Bm25Index {
+    fn name(&self) -> &str {
+        "bm25"
+    }
+
     async fn retrieve(&self, query: &Query) -> Result<Vec<Hit>> {
         query.validate()?;
         Ok(self.search(query))
@@ -344,6 +372,26 @@ impl Retriever for Bm25Index {
 
 #[async_trait]
 impl ChunkStore for Bm25Index {
+    fn name(&self) -> &str {
+        "bm25"
+    }
+
+    fn retriever(self: Arc<Self>, search: &StoreSearch) -> Result<Arc<dyn Retriever>> {
+        match search.resolve(self.as_ref())? {
+            SearchMode::Sparse => Ok(self),
+            mode => Err(Error::config(
+                "mode",
+                format!("a BM25 index has no dense vectors for {mode:?} search"),
+            )),
+        }
+    }
+
+    async fn export(&self, from: Option<&str>, limit: usize) -> Result<ExportPage> {
+        let inner = self.inner.read().expect("bm25 lock");
+        let chunks: Vec<&Chunk> = inner.docs.iter().flatten().map(|d| &d.chunk).collect();
+        Ok(export_page(chunks, from, limit, |_| None))
+    }
+
     async fn upsert(&self, chunks: Vec<EmbeddedChunk>) -> Result<()> {
         self.insert(chunks.into_iter().map(|c| c.chunk).collect())
     }

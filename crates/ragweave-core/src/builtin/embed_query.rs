@@ -68,6 +68,10 @@ mod tests {
 
     #[async_trait]
     impl Embedder for Counting {
+        fn name(&self) -> &str {
+            "counting"
+        }
+
         fn model_id(&self) -> &str {
             self.0.model_id()
         }

@@ -71,6 +71,10 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 
 #[async_trait]
 impl Embedder for HashingEmbedder {
+    fn name(&self) -> &str {
+        "hashing"
+    }
+
     fn model_id(&self) -> &str {
         &self.model_id
     }

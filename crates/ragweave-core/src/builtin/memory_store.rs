@@ -5,22 +5,40 @@ use std::sync::{Arc, RwLock};
 
 use async_trait::async_trait;
 
+use super::bm25::{Bm25Index, Bm25Params, export_page};
 use crate::algorithms::kmeans::{dot, normalize};
+use crate::algorithms::rrf::{RankedList, Rrf};
 use crate::error::{Error, Result};
 use crate::query::{Filter, Query};
+use crate::traits::chunk_store::{
+    ChunkStore, DenseSpec, ExportPage, SearchMode, StoreSearch, check_batch,
+};
 use crate::traits::embedder::{EmbedInput, Embedder};
 use crate::traits::retriever::Retriever;
-use crate::traits::store::ChunkStore;
 use crate::types::{Chunk, EmbeddedChunk, Hit, sort_hits};
 
-/// Chunks and their unit vectors in memory, searched exhaustively.
+/// Chunks in memory, searched exactly: BM25 over their text and, with dense vectors, cosine
+/// over those.
 ///
 /// Exact, simple and fast enough for tens of thousands of chunks; the Qdrant Edge plugin
-/// is the on-disk store for more.
-#[derive(Debug)]
+/// is the on-disk store for more. [`InMemoryStore::new`] holds vectors of a length for a
+/// [`DenseRetriever`]; [`InMemoryStore::for_embedder`] holds that embedder's vectors and
+/// searches in every [`SearchMode`] itself; [`InMemoryStore::text_only`] holds text alone.
 pub struct InMemoryStore {
-    dimension: usize,
+    dimension: Option<usize>,
+    dense: Option<DenseSpec>,
+    embedder: Option<Arc<dyn Embedder>>,
     inner: RwLock<Inner>,
+    bm25: Bm25Index,
+}
+
+impl std::fmt::Debug for InMemoryStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InMemoryStore")
+            .field("dimension", &self.dimension)
+            .field("dense", &self.dense)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug, Default)]
@@ -31,17 +49,34 @@ struct Inner {
 }
 
 impl InMemoryStore {
-    /// An empty store for `dimension`-long vectors.
+    /// An empty store for `dimension`-long vectors, one with every chunk.
     pub fn new(dimension: usize) -> Self {
+        Self::make(Some(dimension), None)
+    }
+
+    /// An empty store for `embedder`'s vectors, which embeds dense queries with it.
+    pub fn for_embedder(embedder: Arc<dyn Embedder>) -> Self {
+        Self::make(Some(embedder.dimension()), Some(embedder))
+    }
+
+    /// An empty store of text alone, searched by BM25.
+    pub fn text_only() -> Self {
+        Self::make(None, None)
+    }
+
+    fn make(dimension: Option<usize>, embedder: Option<Arc<dyn Embedder>>) -> Self {
         Self {
             dimension,
+            dense: embedder.as_deref().map(DenseSpec::of),
+            embedder,
             inner: RwLock::new(Inner::default()),
+            bm25: Bm25Index::new(Bm25Params::default()),
         }
     }
 
-    /// Vector length the store accepts.
+    /// Vector length the store accepts; 0 for a text-only store.
     pub fn dimension(&self) -> usize {
-        self.dimension
+        self.dimension.unwrap_or(0)
     }
 
     /// The `top_k` chunks closest to `vector` (cosine) that match `filter`.
@@ -52,10 +87,10 @@ impl InMemoryStore {
         filter: Option<&Filter>,
         label: &str,
     ) -> Result<Vec<Hit>> {
-        if vector.len() != self.dimension {
+        if vector.len() != self.dimension() {
             return Err(Error::DimensionMismatch {
                 field: "query vector".into(),
-                expected: self.dimension,
+                expected: self.dimension(),
                 actual: vector.len(),
             });
         }
@@ -85,6 +120,10 @@ impl InMemoryStore {
     }
 
     fn check(&self, batch: &[EmbeddedChunk]) -> Result<Vec<Vec<f32>>> {
+        let Some(dimension) = self.dimension else {
+            check_batch(batch, None, "this store holds text only")?;
+            return Ok(vec![Vec::new(); batch.len()]);
+        };
         batch
             .iter()
             .enumerate()
@@ -96,10 +135,10 @@ impl InMemoryStore {
                         "this store needs a vector for every chunk",
                     ));
                 };
-                if v.len() != self.dimension {
+                if v.len() != dimension {
                     return Err(Error::DimensionMismatch {
                         field,
-                        expected: self.dimension,
+                        expected: dimension,
                         actual: v.len(),
                     });
                 }
@@ -146,9 +185,58 @@ impl InMemoryStore {
 
 #[async_trait]
 impl ChunkStore for InMemoryStore {
+    fn name(&self) -> &str {
+        "in-memory"
+    }
+
+    fn location(&self) -> String {
+        "memory".into()
+    }
+
+    fn dense(&self) -> Option<&DenseSpec> {
+        self.dense.as_ref()
+    }
+
+    fn embedder(&self) -> Option<Arc<dyn Embedder>> {
+        self.embedder.clone()
+    }
+
+    fn retriever(self: Arc<Self>, search: &StoreSearch) -> Result<Arc<dyn Retriever>> {
+        let mode = search.resolve(self.as_ref())?;
+        if mode != SearchMode::Sparse && self.embedder.is_none() {
+            return Err(Error::config(
+                "mode",
+                format!("{mode:?} search of an in-memory store needs the store's embedder"),
+            ));
+        }
+        Ok(Arc::new(MemorySearch {
+            store: self,
+            mode,
+            candidates: search.candidates,
+        }))
+    }
+
+    async fn export(&self, from: Option<&str>, limit: usize) -> Result<ExportPage> {
+        let inner = self.inner.read().expect("store lock");
+        let chunks: Vec<&Chunk> = inner.chunks.iter().collect();
+        let dense = self.dimension.is_some();
+        Ok(export_page(chunks, from, limit, |c| {
+            let i = *inner.by_id.get(&c.id)?;
+            dense.then(|| inner.vectors[i].clone())
+        }))
+    }
+
     async fn upsert(&self, chunks: Vec<EmbeddedChunk>) -> Result<()> {
         // Validate the whole batch first, so a bad chunk leaves the store untouched.
         let vectors = self.check(&chunks)?;
+        let texts = chunks
+            .iter()
+            .map(|c| EmbeddedChunk {
+                chunk: c.chunk.clone(),
+                vector: None,
+            })
+            .collect();
+        self.bm25.upsert(texts).await?;
         let mut inner = self.inner.write().expect("store lock");
         for (c, v) in chunks.into_iter().zip(vectors) {
             match inner.by_id.get(&c.chunk.id).copied() {
@@ -168,10 +256,12 @@ impl ChunkStore for InMemoryStore {
     }
 
     async fn delete_document(&self, document_id: &str) -> Result<usize> {
+        self.bm25.delete_document(document_id).await?;
         Ok(self.remove_where(|c| c.document_id == document_id))
     }
 
     async fn delete_chunks(&self, chunk_ids: &[String]) -> Result<usize> {
+        self.bm25.delete_chunks(chunk_ids).await?;
         let ids: std::collections::HashSet<&str> = chunk_ids.iter().map(String::as_str).collect();
         Ok(self.remove_where(|c| ids.contains(c.id.as_str())))
     }
@@ -201,6 +291,59 @@ impl ChunkStore for InMemoryStore {
     }
 }
 
+/// A search of an [`InMemoryStore`] in one [`SearchMode`].
+struct MemorySearch {
+    store: Arc<InMemoryStore>,
+    mode: SearchMode,
+    candidates: usize,
+}
+
+impl MemorySearch {
+    async fn dense(&self, query: &Query) -> Result<Vec<Hit>> {
+        let spec = self
+            .store
+            .dense
+            .as_ref()
+            .expect("checked: the store has an embedder");
+        let vector = spec
+            .query_vector(query, self.store.embedder.as_ref())
+            .await?;
+        self.store
+            .search(&vector, query.top_k, query.filter.as_ref(), "dense")
+    }
+}
+
+#[async_trait]
+impl Retriever for MemorySearch {
+    fn name(&self) -> &str {
+        "in-memory"
+    }
+
+    async fn retrieve(&self, query: &Query) -> Result<Vec<Hit>> {
+        query.validate()?;
+        match self.mode {
+            SearchMode::Sparse => self.store.bm25.retrieve(query).await,
+            SearchMode::Dense => self.dense(query).await,
+            SearchMode::Hybrid => {
+                let deep = query.clone().top_k(self.candidates.max(query.top_k));
+                let lists = vec![
+                    RankedList {
+                        name: "bm25".into(),
+                        weight: 1.0,
+                        hits: self.store.bm25.retrieve(&deep).await?,
+                    },
+                    RankedList {
+                        name: "dense".into(),
+                        weight: 1.0,
+                        hits: self.dense(&deep).await?,
+                    },
+                ];
+                Ok(Rrf::default().fuse(lists, query.top_k))
+            }
+        }
+    }
+}
+
 /// Dense retrieval: embeds the query (or takes a transform's vector made by the same
 /// model) and searches an [`InMemoryStore`].
 #[derive(Clone)]
@@ -213,7 +356,7 @@ pub struct DenseRetriever {
 impl DenseRetriever {
     /// Searches `store` with vectors from `embedder`; hits are labelled `dense`.
     pub fn new(embedder: Arc<dyn Embedder>, store: Arc<InMemoryStore>) -> Result<Self> {
-        if embedder.dimension() != store.dimension() {
+        if store.dimension.is_none() || embedder.dimension() != store.dimension() {
             return Err(Error::DimensionMismatch {
                 field: "dense retriever: embedder vs store".into(),
                 expected: store.dimension(),
@@ -252,6 +395,10 @@ impl DenseRetriever {
 
 #[async_trait]
 impl Retriever for DenseRetriever {
+    fn name(&self) -> &str {
+        &self.label
+    }
+
     async fn retrieve(&self, query: &Query) -> Result<Vec<Hit>> {
         query.validate()?;
         let owned;

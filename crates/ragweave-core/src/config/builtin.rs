@@ -1,4 +1,5 @@
-//! Config types of ragweave-core's own components.
+//! Config kinds of ragweave-core's own components. Each kind's options are the component's
+//! own option type, flattened in beside what names other components or files.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -6,20 +7,22 @@ use std::sync::Arc;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use super::registry::{BuildContext, ComponentConfig, Registry};
-use crate::algorithms::pilot_router::{PilotRouter, PilotScoring, Pilots};
-use crate::algorithms::reorder::{ContextBudget, LongContextReorder, RankOrder};
-use crate::algorithms::think::{DEFAULT_THINK_PROMPT, ThinkMode, ThinkThenRetrieve};
-use crate::algorithms::window_memory::WindowMemory;
+use super::category::Registry;
+use super::context::BuildContext;
+use super::registry::ComponentConfig;
+use crate::algorithms::pilot_router::{PilotRouter, PilotRouterOptions, Pilots};
+use crate::algorithms::reorder::{LongContextReorder, RankOrder};
+use crate::algorithms::think::{ThinkOptions, ThinkThenRetrieve};
+use crate::algorithms::window_memory::{WindowLimits, WindowMemory};
 use crate::builtin::bm25::{Bm25Index, Bm25Params};
 use crate::builtin::corpus::read_jsonl_corpus;
 use crate::builtin::embed_query::EmbedQuery;
 use crate::builtin::hashing_embedder::HashingEmbedder;
 use crate::builtin::memory_store::{DenseRetriever, InMemoryStore};
 use crate::error::{Error, Result};
-use crate::traits::arranger::ContextArranger;
+use crate::traits::chunk_store::{ChunkStore, StoreSearch};
+use crate::traits::context_arranger::ContextArranger;
 use crate::traits::embedder::Embedder;
-use crate::traits::generator::SamplingParams;
 use crate::traits::memory::Memory;
 use crate::traits::query_transform::QueryTransform;
 use crate::traits::retriever::Retriever;
@@ -27,27 +30,41 @@ use crate::traits::router::Router;
 
 pub(super) fn register(r: &mut Registry) {
     r.register::<HashingEmbedderConfig>()
+        .register::<InMemoryStoreConfig>()
+        .register::<StoreRetrieverConfig>()
         .register::<InMemoryRetrieverConfig>()
         .register::<Bm25Config>()
         .register::<PilotRouterConfig>()
         .register::<ThinkConfig>()
         .register::<EmbedQueryConfig>()
-        .register::<ArrangerConfig>()
-        .register::<LongContextReorderConfig>()
+        .register::<RankOrder>()
+        .register::<LongContextReorder>()
         .register::<WindowMemoryConfig>();
+}
+
+/// A field that must be at least 1, named at its config path.
+fn at_least_one(ctx: &BuildContext, field: &str, value: usize) -> Result<()> {
+    if value == 0 {
+        return Err(Error::config(
+            format!("{}.{field}", ctx.path()),
+            "must be at least 1",
+        ));
+    }
+    Ok(())
 }
 
 /// `kind = "hashing"`: the model-free [`HashingEmbedder`].
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct HashingEmbedderConfig {
     /// Vector length.
-    #[serde(default = "default_dimension")]
     pub dimension: usize,
 }
 
-fn default_dimension() -> usize {
-    256
+impl Default for HashingEmbedderConfig {
+    fn default() -> Self {
+        Self { dimension: 256 }
+    }
 }
 
 impl ComponentConfig for HashingEmbedderConfig {
@@ -55,18 +72,69 @@ impl ComponentConfig for HashingEmbedderConfig {
     const KIND: &'static str = "hashing";
 
     async fn build(self, ctx: &BuildContext) -> Result<Arc<dyn Embedder>> {
-        if self.dimension == 0 {
-            return Err(Error::config(
-                format!("{}.dimension", ctx.path()),
-                "must be at least 1",
-            ));
-        }
+        at_least_one(ctx, "dimension", self.dimension)?;
         Ok(Arc::new(HashingEmbedder::new(self.dimension)))
     }
 }
 
-/// `kind = "in_memory"`: loads a JSONL corpus at build time, embeds it and searches it
-/// exactly. Lines are BEIR corpus lines (`_id`, `title`, `text`) or `id` + `text`.
+/// `kind = "in_memory"` store: an [`InMemoryStore`], empty at start (a server fills it over
+/// `/v1/ingest`) and gone at exit.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct InMemoryStoreConfig {
+    /// The embedder (a name under `[embedders]`) of the dense vectors; unset holds text for
+    /// BM25 alone.
+    pub embedder: Option<String>,
+}
+
+impl ComponentConfig for InMemoryStoreConfig {
+    type Component = dyn ChunkStore;
+    const KIND: &'static str = "in_memory";
+
+    async fn build(self, ctx: &BuildContext) -> Result<Arc<dyn ChunkStore>> {
+        Ok(Arc::new(match &self.embedder {
+            Some(name) => InMemoryStore::for_embedder(ctx.component("embedder", name)?),
+            None => InMemoryStore::text_only(),
+        }))
+    }
+}
+
+/// `kind = "store"`: searches a store under `[stores]`, whatever its kind, so a pipeline
+/// moves from the embedded store to a cluster by changing the store alone.
+///
+/// ```toml
+/// [stores.docs]
+/// kind = "qdrant_edge"
+/// path = "store"
+/// embedder = "minilm"
+///
+/// [experts.docs]
+/// kind = "store"
+/// store = "docs"       # hybrid, since the store has an embedder
+/// ```
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StoreRetrieverConfig {
+    /// The store, a name under `[stores]`.
+    pub store: String,
+    /// How it is searched.
+    #[serde(flatten, deserialize_with = "crate::config::flat")]
+    pub search: StoreSearch,
+}
+
+impl ComponentConfig for StoreRetrieverConfig {
+    type Component = dyn Retriever;
+    const KIND: &'static str = "store";
+
+    async fn build(self, ctx: &BuildContext) -> Result<Arc<dyn Retriever>> {
+        at_least_one(ctx, "candidates", self.search.candidates)?;
+        let store = ctx.component::<dyn ChunkStore>("store", &self.store)?;
+        store.retriever(&self.search).map_err(|e| ctx.locate(e))
+    }
+}
+
+/// `kind = "in_memory"` expert: loads a JSONL corpus at build time, embeds it and searches
+/// it exactly. Lines are BEIR corpus lines (`_id`, `title`, `text`) or `id` + `text`.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InMemoryRetrieverConfig {
@@ -84,9 +152,8 @@ impl ComponentConfig for InMemoryRetrieverConfig {
     const KIND: &'static str = "in_memory";
 
     async fn build(self, ctx: &BuildContext) -> Result<Arc<dyn Retriever>> {
-        let embedder = ctx.embedder("embedder", &self.embedder)?;
-        let path = ctx.resolve(&self.corpus);
-        let chunks = read_jsonl_corpus(&path, self.limit)?;
+        let embedder = ctx.component::<dyn Embedder>("embedder", &self.embedder)?;
+        let chunks = read_jsonl_corpus(&ctx.resolve(&self.corpus), self.limit)?;
         let store = Arc::new(InMemoryStore::new(embedder.dimension()));
         let retriever = DenseRetriever::new(embedder, store)?;
         retriever.index(chunks).await?;
@@ -103,19 +170,9 @@ pub struct Bm25Config {
     /// Load only the first `limit` documents.
     #[serde(default)]
     pub limit: Option<usize>,
-    /// Term-frequency saturation.
-    #[serde(default = "default_k1")]
-    pub k1: f32,
-    /// Length normalisation.
-    #[serde(default = "default_b")]
-    pub b: f32,
-}
-
-fn default_k1() -> f32 {
-    Bm25Params::default().k1
-}
-fn default_b() -> f32 {
-    Bm25Params::default().b
+    /// The BM25 parameters.
+    #[serde(flatten, deserialize_with = "crate::config::flat")]
+    pub params: Bm25Params,
 }
 
 impl ComponentConfig for Bm25Config {
@@ -123,22 +180,20 @@ impl ComponentConfig for Bm25Config {
     const KIND: &'static str = "bm25";
 
     async fn build(self, ctx: &BuildContext) -> Result<Arc<dyn Retriever>> {
-        if !(self.k1.is_finite() && self.k1 >= 0.0) {
+        let Bm25Params { k1, b } = self.params;
+        if !(k1.is_finite() && k1 >= 0.0) {
             return Err(Error::config(
                 format!("{}.k1", ctx.path()),
                 "must be a finite number >= 0",
             ));
         }
-        if !(0.0..=1.0).contains(&self.b) {
+        if !(0.0..=1.0).contains(&b) {
             return Err(Error::config(
                 format!("{}.b", ctx.path()),
                 "must be between 0 and 1",
             ));
         }
-        let index = Bm25Index::new(Bm25Params {
-            k1: self.k1,
-            b: self.b,
-        });
+        let index = Bm25Index::new(self.params);
         index.insert(read_jsonl_corpus(&ctx.resolve(&self.corpus), self.limit)?)?;
         Ok(Arc::new(index))
     }
@@ -152,19 +207,9 @@ pub struct PilotRouterConfig {
     pub embedder: String,
     /// Pilots JSON (as written by `Pilots::save`), relative to the config file.
     pub pilots: PathBuf,
-    /// `mean` (paper) or `max` (authors' code).
-    #[serde(default)]
-    pub scoring: PilotScoring,
-    /// How many experts each query goes to.
-    #[serde(default = "one")]
-    pub top_k: usize,
-    /// Softmax temperature for top-k weights; unset weighs by score.
-    #[serde(default)]
-    pub temperature: Option<f32>,
-}
-
-fn one() -> usize {
-    1
+    /// How it chooses.
+    #[serde(flatten, deserialize_with = "crate::config::flat")]
+    pub options: PilotRouterOptions,
 }
 
 impl ComponentConfig for PilotRouterConfig {
@@ -172,12 +217,10 @@ impl ComponentConfig for PilotRouterConfig {
     const KIND: &'static str = "pilot";
 
     async fn build(self, ctx: &BuildContext) -> Result<Arc<dyn Router>> {
-        let embedder = ctx.embedder("embedder", &self.embedder)?;
+        at_least_one(ctx, "top_k", self.options.top_k)?;
+        let embedder = ctx.component::<dyn Embedder>("embedder", &self.embedder)?;
         let pilots = Pilots::load(ctx.resolve(&self.pilots))?;
-        let router = PilotRouter::new(embedder)
-            .scoring(self.scoring)
-            .top_k(self.top_k)
-            .temperature(self.temperature);
+        let router = PilotRouter::with_options(embedder, self.options);
         router.load_pilots(pilots)?;
         Ok(Arc::new(router))
     }
@@ -197,9 +240,8 @@ impl ComponentConfig for EmbedQueryConfig {
     const KIND: &'static str = "embed";
 
     async fn build(self, ctx: &BuildContext) -> Result<Arc<dyn QueryTransform>> {
-        Ok(Arc::new(EmbedQuery::new(
-            ctx.embedder("embedder", &self.embedder)?,
-        )))
+        let embedder = ctx.component::<dyn Embedder>("embedder", &self.embedder)?;
+        Ok(Arc::new(EmbedQuery::new(embedder)))
     }
 }
 
@@ -212,63 +254,9 @@ pub struct ThinkConfig {
     /// Name of the embedder for the thought vector; unset expands sparse queries only.
     #[serde(default)]
     pub embedder: Option<String>,
-    /// `o1` or `hyde`.
-    #[serde(default)]
-    pub mode: ThinkModeName,
-    /// HyDE only: average the query's own vector in.
-    #[serde(default)]
-    pub include_query: bool,
-    /// Thoughts per query.
-    #[serde(default = "three")]
-    pub thoughts: usize,
-    /// Most tokens per thought.
-    #[serde(default = "default_thought_tokens")]
-    pub max_tokens: usize,
-    /// Sampling temperature.
-    #[serde(default = "default_thought_temperature")]
-    pub temperature: f32,
-    /// Seed; thought i uses seed + i.
-    #[serde(default)]
-    pub seed: Option<u64>,
-    /// Prompt with `{query}`.
-    #[serde(default = "default_think_prompt")]
-    pub prompt: String,
-    /// Whether thoughts expand the query for sparse retrievers.
-    #[serde(default = "yes")]
-    pub expand_sparse: bool,
-    /// Queries whose thoughts are cached.
-    #[serde(default = "default_cache")]
-    pub cache: usize,
-}
-
-/// Name of a [`ThinkMode`] in config.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ThinkModeName {
-    /// O1 Embedder.
-    #[default]
-    O1,
-    /// HyDE.
-    Hyde,
-}
-
-fn three() -> usize {
-    3
-}
-fn default_thought_tokens() -> usize {
-    128
-}
-fn default_thought_temperature() -> f32 {
-    0.7
-}
-fn default_think_prompt() -> String {
-    DEFAULT_THINK_PROMPT.to_string()
-}
-fn yes() -> bool {
-    true
-}
-fn default_cache() -> usize {
-    1024
+    /// How it thinks.
+    #[serde(flatten, deserialize_with = "crate::config::flat")]
+    pub options: ThinkOptions,
 }
 
 impl ComponentConfig for ThinkConfig {
@@ -276,100 +264,37 @@ impl ComponentConfig for ThinkConfig {
     const KIND: &'static str = "think";
 
     async fn build(self, ctx: &BuildContext) -> Result<Arc<dyn QueryTransform>> {
-        let generator = ctx.generator("generator", &self.generator)?;
-        let params = SamplingParams {
-            max_tokens: self.max_tokens,
-            temperature: self.temperature,
-            seed: self.seed,
-            ..SamplingParams::default()
-        };
-        params
-            .validate()
-            .map_err(|e| Error::config(ctx.path(), e.to_string()))?;
-        if self.thoughts == 0 {
-            return Err(Error::config(
-                format!("{}.thoughts", ctx.path()),
-                "must be at least 1",
-            ));
-        }
-        let mode = match self.mode {
-            ThinkModeName::O1 => ThinkMode::O1,
-            ThinkModeName::Hyde => ThinkMode::Hyde {
-                include_query: self.include_query,
-            },
-        };
-        let mut t = ThinkThenRetrieve::new(generator)
-            .mode(mode)
-            .thoughts(self.thoughts)
-            .sampling(params)
-            .prompt(self.prompt)
-            .expand_sparse(self.expand_sparse)
-            .cache_capacity(self.cache);
+        let generator = ctx.component("generator", &self.generator)?;
+        self.options.validate().map_err(|e| match e {
+            Error::InvalidInput { field, reason } => {
+                let field = field.trim_start_matches("sampling.");
+                Error::config(format!("{}.{field}", ctx.path()), reason)
+            }
+            other => other,
+        })?;
+        let mut t = ThinkThenRetrieve::with_options(generator, self.options);
         if let Some(name) = &self.embedder {
-            t = t.embedder(ctx.embedder("embedder", name)?);
+            t = t.embedder(ctx.component("embedder", name)?);
         }
         Ok(Arc::new(t))
     }
 }
 
-/// `kind = "rank_order"`: passages best first, trimmed to a budget.
-#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ArrangerConfig {
-    /// Most tokens of passage text (estimated: 4 bytes a token).
-    #[serde(default)]
-    pub max_tokens: Option<usize>,
-    /// Most passages.
-    #[serde(default)]
-    pub max_passages: Option<usize>,
-}
-
-impl ArrangerConfig {
-    fn budget(&self) -> ContextBudget {
-        ContextBudget {
-            max_tokens: self.max_tokens,
-            max_passages: self.max_passages,
-            ..ContextBudget::default()
-        }
-    }
-}
-
-impl ComponentConfig for ArrangerConfig {
+impl ComponentConfig for RankOrder {
     type Component = dyn ContextArranger;
     const KIND: &'static str = "rank_order";
 
     async fn build(self, _ctx: &BuildContext) -> Result<Arc<dyn ContextArranger>> {
-        Ok(Arc::new(RankOrder {
-            budget: self.budget(),
-        }))
+        Ok(Arc::new(self))
     }
 }
 
-/// `kind = "long_context_reorder"`: best passages at both ends of the prompt, trimmed to a
-/// budget first.
-#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct LongContextReorderConfig {
-    /// Most tokens of passage text (estimated: 4 bytes a token).
-    #[serde(default)]
-    pub max_tokens: Option<usize>,
-    /// Most passages.
-    #[serde(default)]
-    pub max_passages: Option<usize>,
-}
-
-impl ComponentConfig for LongContextReorderConfig {
+impl ComponentConfig for LongContextReorder {
     type Component = dyn ContextArranger;
     const KIND: &'static str = "long_context_reorder";
 
     async fn build(self, _ctx: &BuildContext) -> Result<Arc<dyn ContextArranger>> {
-        let same = ArrangerConfig {
-            max_tokens: self.max_tokens,
-            max_passages: self.max_passages,
-        };
-        Ok(Arc::new(LongContextReorder {
-            budget: same.budget(),
-        }))
+        Ok(Arc::new(self))
     }
 }
 
@@ -379,19 +304,9 @@ impl ComponentConfig for LongContextReorderConfig {
 pub struct WindowMemoryConfig {
     /// Tokens of history recalled per query.
     pub max_tokens: usize,
-    /// Messages kept per conversation.
-    #[serde(default = "default_messages")]
-    pub max_messages: usize,
-    /// Conversations kept (least recently used dropped first).
-    #[serde(default = "default_conversations")]
-    pub max_conversations: usize,
-}
-
-fn default_messages() -> usize {
-    64
-}
-fn default_conversations() -> usize {
-    10_000
+    /// How much is kept.
+    #[serde(flatten, deserialize_with = "crate::config::flat")]
+    pub limits: WindowLimits,
 }
 
 impl ComponentConfig for WindowMemoryConfig {
@@ -399,10 +314,9 @@ impl ComponentConfig for WindowMemoryConfig {
     const KIND: &'static str = "window";
 
     async fn build(self, _ctx: &BuildContext) -> Result<Arc<dyn Memory>> {
-        Ok(Arc::new(
-            WindowMemory::new(self.max_tokens)
-                .max_messages(self.max_messages)
-                .max_conversations(self.max_conversations),
-        ))
+        Ok(Arc::new(WindowMemory::with_limits(
+            self.max_tokens,
+            self.limits,
+        )))
     }
 }

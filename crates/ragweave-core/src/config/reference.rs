@@ -6,7 +6,7 @@ use std::fmt::Write;
 
 use serde_json::{Map, Value};
 
-use super::registry::Registry;
+use super::category::Registry;
 
 impl Registry {
     /// The config reference as Markdown: the top-level fields, every registered kind of every

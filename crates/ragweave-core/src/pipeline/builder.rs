@@ -6,12 +6,17 @@ use std::time::Duration;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::answering::{Answering, Output};
+use super::experts::Expert;
 use super::prompt::PromptTemplate;
-use super::{Expert, Inner, Pipeline};
+use super::retrieval::Retrieval;
+use super::timeout::Timeout;
+use super::transform::Transform;
+use super::{Inner, Pipeline};
 use crate::algorithms::fusion::Fusion;
 use crate::algorithms::reorder::RankOrder;
 use crate::error::{Error, Result};
-use crate::traits::arranger::ContextArranger;
+use crate::traits::context_arranger::ContextArranger;
 use crate::traits::generator::{Generator, SamplingParams};
 use crate::traits::memory::Memory;
 use crate::traits::query_transform::QueryTransform;
@@ -20,51 +25,35 @@ use crate::traits::retriever::Retriever;
 use crate::traits::router::Router;
 
 /// Time limits per stage; `None` is no limit. A stage that runs over fails with
-/// [`Error::Timeout`] naming it.
+/// [`Error::Timeout`] naming it. The builder wraps each component in a `Timeout` layer with
+/// its stage's limit.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct StageTimeouts {
     /// Each query transform.
-    #[serde(with = "opt_ms")]
+    #[serde(with = "crate::config::duration::opt_millis")]
     #[schemars(with = "Option<u64>")]
     pub transform: Option<Duration>,
     /// The router.
-    #[serde(with = "opt_ms")]
+    #[serde(with = "crate::config::duration::opt_millis")]
     #[schemars(with = "Option<u64>")]
     pub route: Option<Duration>,
     /// Each expert retriever (a late expert is skipped like a failed one).
-    #[serde(with = "opt_ms")]
+    #[serde(with = "crate::config::duration::opt_millis")]
     #[schemars(with = "Option<u64>")]
     pub retrieve: Option<Duration>,
     /// The reranker.
-    #[serde(with = "opt_ms")]
+    #[serde(with = "crate::config::duration::opt_millis")]
     #[schemars(with = "Option<u64>")]
     pub rerank: Option<Duration>,
     /// The whole generation, first token to last.
-    #[serde(with = "opt_ms")]
+    #[serde(with = "crate::config::duration::opt_millis")]
     #[schemars(with = "Option<u64>")]
     pub generate: Option<Duration>,
     /// Memory load and save.
-    #[serde(with = "opt_ms")]
+    #[serde(with = "crate::config::duration::opt_millis")]
     #[schemars(with = "Option<u64>")]
     pub memory: Option<Duration>,
-}
-
-mod opt_ms {
-    use std::time::Duration;
-
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
-        match d {
-            Some(d) => s.serialize_some(&(d.as_millis() as u64)),
-            None => s.serialize_none(),
-        }
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
-        Ok(Option::<u64>::deserialize(d)?.map(Duration::from_millis))
-    }
 }
 
 /// What a failing expert does to the query.
@@ -209,39 +198,56 @@ impl PipelineBuilder {
         self.sampling.validate()?;
         let expert_names: Vec<String> = self.experts.iter().map(|(n, _)| n.clone()).collect();
         self.fusion.validate(&expert_names)?;
+        let t = self.timeouts;
         let experts = self
             .experts
             .into_iter()
-            .map(|(name, retriever)| Expert {
-                stage: format!("retrieve:{name}"),
-                component: format!("expert {name}"),
-                name,
-                retriever,
+            .map(|(name, retriever)| {
+                let stage = format!("retrieve:{name}");
+                Expert {
+                    retriever: Timeout::wrap(retriever, t.retrieve, stage.clone()),
+                    stage,
+                    component: format!("expert {name}"),
+                    name,
+                }
             })
             .collect();
         let transforms = self
             .transforms
             .into_iter()
-            .map(|t| (format!("transform:{}", t.name()), t))
+            .map(|transform| {
+                let stage = format!("transform:{}", transform.name());
+                Transform {
+                    transform: Timeout::wrap(transform, t.transform, stage.clone()),
+                    stage,
+                }
+            })
             .collect();
-        Ok(Pipeline {
-            inner: Arc::new(Inner {
-                memory: self.memory,
-                transforms,
-                experts,
-                expert_names,
-                router: self.router,
-                fusion: self.fusion,
-                candidates: self.candidates,
-                reranker: self.reranker,
+        let output = match self.generator {
+            None => Output::Hits,
+            Some(generator) => Output::Answer(Box::new(Answering {
+                generator: Timeout::wrap(generator, t.generate, "generate"),
+                memory: self.memory.map(|m| Timeout::wrap(m, t.memory, "memory")),
                 arranger: self
                     .arranger
                     .unwrap_or_else(|| Arc::new(RankOrder::default())),
                 prompt: self.prompt,
-                generator: self.generator,
                 sampling: self.sampling,
-                timeouts: self.timeouts,
-                expert_failure: self.expert_failure,
+            })),
+        };
+        Ok(Pipeline {
+            inner: Arc::new(Inner {
+                retrieval: Retrieval {
+                    transforms,
+                    router: self.router.map(|r| Timeout::wrap(r, t.route, "route")),
+                    experts,
+                    expert_names,
+                    expert_failure: self.expert_failure,
+                    fusion: self.fusion,
+                    candidates: self.candidates,
+                    reranker: self.reranker.map(|r| Timeout::wrap(r, t.rerank, "rerank")),
+                },
+                output,
             }),
         })
     }

@@ -1,4 +1,5 @@
-//! Running one stage under its time limit.
+//! Running one stage: inside its tracing span, its errors attributed to its component, its
+//! duration in the trace. Time limits are not here: components carry them ([`super::Timeout`]).
 
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -6,28 +7,20 @@ use std::time::{Duration, Instant};
 use tracing::Instrument;
 
 use crate::answer::Trace;
-use crate::error::{Error, Result};
+use crate::error::Result;
 
-/// One pipeline stage: it runs under its time limit, inside its tracing span, its errors are
-/// attributed to its component, and its duration goes into the trace.
+/// One pipeline stage.
 pub(crate) struct Stage<'a> {
     name: &'a str,
     component: &'a str,
-    limit: Option<Duration>,
     span: tracing::Span,
 }
 
 impl<'a> Stage<'a> {
-    pub(crate) fn new(
-        name: &'a str,
-        component: &'a str,
-        limit: Option<Duration>,
-        span: tracing::Span,
-    ) -> Self {
+    pub(crate) fn new(name: &'a str, component: &'a str, span: tracing::Span) -> Self {
         Self {
             name,
             component,
-            limit,
             span,
         }
     }
@@ -38,29 +31,12 @@ impl<'a> Stage<'a> {
         fut: impl Future<Output = Result<T>>,
     ) -> Result<T> {
         let started = Instant::now();
-        let out = timed(self.name, self.limit, fut)
+        let out = fut
             .instrument(self.span)
             .await
             .map_err(|e| e.in_component(self.component))?;
         trace.record(self.name, started.elapsed(), Vec::new());
         Ok(out)
-    }
-}
-
-/// Awaits `fut`, failing with [`Error::Timeout`] for `stage` if `limit` passes first.
-pub(crate) async fn timed<T>(
-    stage: &str,
-    limit: Option<Duration>,
-    fut: impl Future<Output = Result<T>>,
-) -> Result<T> {
-    match limit {
-        None => fut.await,
-        Some(after) => tokio::time::timeout(after, fut).await.unwrap_or_else(|_| {
-            Err(Error::Timeout {
-                stage: stage.to_string(),
-                after,
-            })
-        }),
     }
 }
 

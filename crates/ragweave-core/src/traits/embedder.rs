@@ -51,6 +51,10 @@ impl EmbedInput<'_> {
 /// `ragweave_testkit::embedder::check` verifies all of this.
 #[async_trait]
 pub trait Embedder: Send + Sync {
+    /// Short name of the engine for traces and errors, e.g. `candle`; the model is
+    /// [`Embedder::model_id`].
+    fn name(&self) -> &str;
+
     /// Identifies the model, so a query vector made by one embedder is never searched
     /// against another's index.
     fn model_id(&self) -> &str;

@@ -125,6 +125,9 @@ pub type TokenStream = BoxStream<'static, Result<String>>;
 /// gone rather than finish the request in the background.
 #[async_trait]
 pub trait Generator: Send + Sync {
+    /// Short name of the engine for traces and errors, e.g. `llama-cpp`.
+    fn name(&self) -> &str;
+
     /// Starts generating and returns the token stream.
     async fn stream(&self, request: &GenerateRequest) -> Result<TokenStream>;
 

@@ -1,6 +1,7 @@
-//! The component traits, one per file.
+//! The component traits, one per file, each file named after its trait.
 
-pub mod arranger;
+pub mod chunk_store;
+pub mod context_arranger;
 pub mod embedder;
 pub mod generator;
 pub mod memory;
@@ -8,5 +9,4 @@ pub mod query_transform;
 pub mod reranker;
 pub mod retriever;
 pub mod router;
-pub mod store;
 pub mod token_counter;

@@ -11,6 +11,9 @@ use crate::types::Hit;
 /// Returns the hits it keeps with new scores, sorted best first. It must not invent hits.
 #[async_trait]
 pub trait Reranker: Send + Sync {
+    /// Short name of the engine for traces and errors, e.g. `cross-encoder`.
+    fn name(&self) -> &str;
+
     /// Rescores `hits` for `query`.
     async fn rerank(&self, query: &Query, hits: Vec<Hit>) -> Result<Vec<Hit>>;
 }

@@ -19,6 +19,9 @@ use crate::types::Hit;
 /// thread (`tokio::task::spawn_blocking`), so the experts really run in parallel.
 #[async_trait]
 pub trait Retriever: Send + Sync {
+    /// Short name for hit labels, traces and errors, e.g. `bm25`.
+    fn name(&self) -> &str;
+
     /// Searches for `query`.
     async fn retrieve(&self, query: &Query) -> Result<Vec<Hit>>;
 }

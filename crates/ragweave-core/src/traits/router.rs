@@ -21,6 +21,9 @@ pub struct Route {
 /// not an empty route.
 #[async_trait]
 pub trait Router: Send + Sync {
+    /// Short name for traces and errors, e.g. `pilot`.
+    fn name(&self) -> &str;
+
     /// Chooses among `experts` (the names the pipeline has) for `query`.
     async fn route(&self, query: &Query, experts: &[String]) -> Result<Vec<Route>>;
 }

@@ -43,7 +43,7 @@ pub(crate) async fn complete(
         return Err(ApiError::invalid("n", "only n = 1 is served"));
     }
     let mut messages = messages(&request.messages)?;
-    let params = sampling(state.served.pipeline.sampling().clone(), &request)?;
+    let params = sampling(state.default_sampling(), &request)?;
     let reply = Reply {
         id: format!("chatcmpl-{:x}", nanos()),
         created: SystemTime::now()
@@ -56,33 +56,34 @@ pub(crate) async fn complete(
             .as_ref()
             .is_some_and(|o| o.include_usage),
     };
-    let outs = if request.model == state.options.model && state.served.pipeline.has_generator() {
-        let Some(ChatMessage {
-            role: Role::User,
-            content: question,
-        }) = messages.pop()
-        else {
-            return Err(ApiError::invalid(
-                "messages",
-                "the last message must be the user's question",
-            ));
+    let outs =
+        if request.model == state.options.model && state.served.built.pipeline.has_generator() {
+            let Some(ChatMessage {
+                role: Role::User,
+                content: question,
+            }) = messages.pop()
+            else {
+                return Err(ApiError::invalid(
+                    "messages",
+                    "the last message must be the user's question",
+                ));
+            };
+            let passages = request.passages.unwrap_or(5);
+            if passages == 0 || passages > state.options.max_top_k {
+                return Err(ApiError::invalid(
+                    "passages",
+                    format!("must be 1 to {}", state.options.max_top_k),
+                ));
+            }
+            let mut query = Query::new(question).top_k(passages);
+            query.filter = request.filter;
+            let ask = AskRequest::from(query).history(messages).sampling(params);
+            answer(state.served.built.pipeline.ask_stream(ask)).await?
+        } else if let Some(generator) = state.served.generator(&request.model) {
+            chat(generator.as_ref(), GenerateRequest { messages, params }).await?
+        } else {
+            return Err(state.unknown_model(&request.model));
         };
-        let passages = request.passages.unwrap_or(5);
-        if passages == 0 || passages > state.options.max_top_k {
-            return Err(ApiError::invalid(
-                "passages",
-                format!("must be 1 to {}", state.options.max_top_k),
-            ));
-        }
-        let mut query = Query::new(question).top_k(passages);
-        query.filter = request.filter;
-        let ask = AskRequest::from(query).history(messages).sampling(params);
-        answer(state.served.pipeline.ask_stream(ask)).await?
-    } else if let Some(generator) = state.served.generators.get(&request.model) {
-        chat(generator.as_ref(), GenerateRequest { messages, params }).await?
-    } else {
-        return Err(state.unknown_model(&request.model));
-    };
     if request.stream {
         Ok(stream(reply, outs, state.metrics.clone()))
     } else {

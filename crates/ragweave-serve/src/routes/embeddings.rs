@@ -17,11 +17,9 @@ pub(crate) async fn embed(
     State(state): State<Arc<AppState>>,
     JsonBody(request): JsonBody<EmbeddingsRequest>,
 ) -> Result<Json<EmbeddingsReply>, ApiError> {
-    let embedders = &state.served.embedders;
-    // By name, or by model id: a client configured with what the server reports finds it.
-    let embedder: &Arc<dyn Embedder> = embedders
-        .get(&request.model)
-        .or_else(|| embedders.values().find(|e| e.model_id() == request.model))
+    let embedder: &Arc<dyn Embedder> = state
+        .served
+        .embedder(&request.model)
         .ok_or_else(|| state.unknown_model(&request.model))?;
     if let Some(f) = request.encoding_format.as_deref().filter(|f| *f != "float") {
         return Err(ApiError::invalid(

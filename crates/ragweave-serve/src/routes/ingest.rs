@@ -20,8 +20,7 @@ pub(crate) async fn ingest(
         return Err(ApiError::new(
             StatusCode::NOT_IMPLEMENTED,
             "ingest_disabled",
-            "this server has no store to ingest into: its config has no `qdrant_edge` or \
-             `qdrant` expert",
+            "this server has no store to ingest into: its config has no `[stores]`",
         ));
     };
     if request.documents.is_empty() {

@@ -19,8 +19,7 @@ pub(crate) async fn rerank(
 ) -> Result<Json<RerankReply>, ApiError> {
     let reranker = state
         .served
-        .rerankers
-        .get(&request.model)
+        .reranker(&request.model)
         .ok_or_else(|| state.unknown_model(&request.model))?;
     if request.query.trim().is_empty() {
         return Err(ApiError::invalid("query", "is blank"));

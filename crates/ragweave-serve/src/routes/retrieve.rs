@@ -28,6 +28,7 @@ pub(crate) async fn retrieve(
     query.filter = request.filter;
     let (hits, trace) = state
         .served
+        .built
         .pipeline
         .retrieve_traced(AskRequest::from(query))
         .await?;

@@ -8,12 +8,11 @@ use std::sync::Arc;
 
 use futures::StreamExt;
 use ragweave_candle::{CandleEmbedder, CandleEmbedderOptions};
+use ragweave_core::config::BuiltPipeline;
 use ragweave_core::{Embedder, Generator, Pipeline, Reranker, SamplingParams};
 use ragweave_ingest::Ingestor;
-use ragweave_llama_cpp::{
-    LlamaGenerator, LlamaGeneratorOptions, LlamaReranker, LlamaRerankerOptions,
-};
-use ragweave_qdrant_edge::{DenseSpec, EdgeStore, EdgeStoreOptions, SearchMode};
+use ragweave_llama_cpp::{EncoderOptions, LlamaGenerator, LlamaGeneratorOptions, LlamaReranker};
+use ragweave_qdrant_edge::{EdgeStore, EdgeStoreOptions, SearchMode};
 use ragweave_serve::{Metrics, ServeOptions, Served, Server};
 use ragweave_testkit::gguf::{DecoderSpec, EncoderSpec};
 use serde_json::{Value, json};
@@ -68,24 +67,19 @@ pub async fn parts(dir: &std::path::Path) -> Parts {
     let ranker = dir.join("tiny-reranker.gguf");
     EncoderSpec::tiny_reranker().write(&ranker).unwrap();
     let reranker =
-        LlamaReranker::load(ranker.to_str().unwrap(), LlamaRerankerOptions::default()).unwrap();
+        LlamaReranker::load(ranker.to_str().unwrap(), EncoderOptions::default()).unwrap();
     let minilm = ragweave_testkit::models::minilm();
-    let embedder =
-        CandleEmbedder::load(minilm.to_str().unwrap(), CandleEmbedderOptions::default()).unwrap();
+    let embedder: Arc<dyn Embedder> = Arc::new(
+        CandleEmbedder::load(minilm.to_str().unwrap(), CandleEmbedderOptions::default()).unwrap(),
+    );
     let store = EdgeStore::open(
         dir.join("store"),
-        EdgeStoreOptions {
-            dense: Some(DenseSpec {
-                model: embedder.model_id().to_string(),
-                dimension: embedder.dimension(),
-            }),
-            ..EdgeStoreOptions::default()
-        },
+        EdgeStoreOptions::with_embedder(embedder.clone()),
     )
     .unwrap();
     Parts {
         generator: Arc::new(generator),
-        embedder: Arc::new(embedder),
+        embedder,
         reranker: Arc::new(reranker),
         store,
     }
@@ -120,32 +114,19 @@ pub async fn start(options: ServeOptions) -> Running {
 pub async fn start_with(options: ServeOptions, with_store: bool) -> Running {
     let dir = tempfile::tempdir().unwrap();
     let parts = parts(dir.path()).await;
-    let retriever = parts
-        .store
-        .retriever(SearchMode::Hybrid)
-        .with_embedder(parts.embedder.clone())
-        .unwrap();
+    let retriever = parts.store.searcher(SearchMode::Hybrid);
     let pipeline = Pipeline::builder()
         .expert("docs", Arc::new(retriever))
         .generator(parts.generator.clone())
         .sampling(greedy(16))
         .build()
         .unwrap();
-    let mut served = Served::new(pipeline);
-    served
-        .generators
-        .insert("tiny".into(), parts.generator.clone());
-    served
-        .embedders
-        .insert("minilm".into(), parts.embedder.clone());
-    served
-        .rerankers
-        .insert("reranker".into(), parts.reranker.clone());
-    if with_store {
-        served.ingestor = Some(Arc::new(
-            Ingestor::new(Arc::new(parts.store.clone())).embedder(parts.embedder.clone()),
-        ));
-    }
+    let mut built = BuiltPipeline::new(pipeline);
+    built.components.add("tiny", parts.generator.clone());
+    built.components.add("minilm", parts.embedder.clone());
+    built.components.add("reranker", parts.reranker.clone());
+    let ingestor = with_store.then(|| Arc::new(Ingestor::new(Arc::new(parts.store.clone()))));
+    let served = Served::with_ingestor(built, ingestor);
     let token = options.token.clone();
     let server = Server::new(served, options);
     let metrics = server.metrics();

@@ -1,28 +1,24 @@
 //! Chunk ids to Qdrant point ids.
 
-use qdrant_edge::PointId;
-use qdrant_edge::external::uuid::Uuid;
 use sha2::{Digest, Sha256};
+use uuid::Uuid;
 
 /// The point id of a chunk id, as a UUID string: what every ragweave Qdrant store (embedded
 /// or server) names the chunk's point, so copies between them keep ids.
 pub fn point_uuid(chunk_id: &str) -> String {
-    match point_id(chunk_id) {
-        PointId::Uuid(u) => u.to_string(),
-        PointId::NumId(n) => n.to_string(),
-    }
+    point_id(chunk_id).to_string()
 }
 
 /// The point id of a chunk id: the id itself when it is a UUID (ragweave-ingest makes
 /// those), otherwise a UUID from its SHA-256, so any string id maps to one stable point.
-pub fn point_id(chunk_id: &str) -> PointId {
+pub fn point_id(chunk_id: &str) -> Uuid {
     if let Ok(uuid) = Uuid::parse_str(chunk_id) {
-        return PointId::Uuid(uuid);
+        return uuid;
     }
     let digest = Sha256::digest(chunk_id.as_bytes());
     let mut bytes = [0u8; 16];
     bytes.copy_from_slice(&digest[..16]);
-    PointId::Uuid(Uuid::from_bytes(bytes))
+    Uuid::from_bytes(bytes)
 }
 
 #[cfg(test)]
@@ -32,7 +28,7 @@ mod tests {
     #[test]
     fn uuids_pass_through_and_other_ids_hash_stably() {
         let u = "67e55044-10b1-426f-9247-bb680e5fe0c8";
-        assert_eq!(point_id(u), PointId::Uuid(Uuid::parse_str(u).unwrap()));
+        assert_eq!(point_id(u), Uuid::parse_str(u).unwrap());
         assert_eq!(point_id("a-1"), point_id("a-1"));
         assert_ne!(point_id("a-1"), point_id("a-2"));
     }

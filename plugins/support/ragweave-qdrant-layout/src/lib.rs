@@ -1,31 +1,29 @@
 //! # ragweave-qdrant-layout
 //!
-//! What every ragweave store on Qdrant shares, whether the embedded one
-//! (`ragweave-qdrant-edge`) or a server collection (`ragweave-qdrant`), so that a chunk is
+//! Plugin support, not a plugin: what ragweave's two Qdrant plugins share, the embedded store
+//! (`ragweave-qdrant-edge`) and a server collection (`ragweave-qdrant`), so that a chunk is
 //! the same point in both and scores the same, and a store copies from one to the other:
 //!
 //! - the vectors: [`SPARSE_VECTOR`] (BM25 term weights from [`Bm25Encoder`], IDF left to
-//!   the engine) and [`DENSE_VECTOR`] (cosine, described by a [`DenseSpec`]);
+//!   the engine) and [`DENSE_VECTOR`] (cosine);
 //! - point ids from chunk ids ([`point_uuid`]);
 //! - the payload: [`chunk_payload`] / [`chunk_from_payload`], metadata under [`META`],
 //!   paths into it by [`payload_key`];
-//! - the searches: [`SearchMode`], [`HybridFusion`], and the dense query vector
-//!   ([`dense_query_vector`], [`check_embedder`]).
+//! - how a retriever searches ([`Searching`]).
 //!
 //! Plugins depend on ragweave-core and never on each other; this crate is how the two
-//! Qdrant plugins agree without doing so.
+//! Qdrant plugins agree without doing so. It does not depend on the Qdrant engine, so the
+//! server plugin does not compile the embedded one.
 
 mod bm25;
-mod dense_query;
 mod ids;
-mod modes;
 mod payload;
+mod search;
 
-pub use bm25::{Bm25Encoder, SparseTerms};
-pub use dense_query::{DenseSpec, check_embedder, dense_query_vector};
+pub use bm25::{Bm25Encoder, SparseTerms, term_id};
 pub use ids::{point_id, point_uuid};
-pub use modes::{HybridFusion, SearchMode};
 pub use payload::{DOC_ID, META, chunk_from_payload, chunk_payload, payload_key};
+pub use search::Searching;
 
 /// Name of the BM25 sparse vector in a collection.
 pub const SPARSE_VECTOR: &str = "bm25";

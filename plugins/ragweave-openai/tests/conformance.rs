@@ -1,7 +1,10 @@
-//! The OpenAI-compatible plugin against a running `ragweave serve` on loopback: both real,
-//! with real engines behind the server. The plugin passes the testkit suites, and what comes
-//! over HTTP equals what the components give in process.
+//! The plugin's conformance suite: the OpenAI-compatible plugin against a running
+//! `ragweave serve` on loopback, both real, with real engines behind the server (a tiny
+//! llama.cpp model the test writes, the real MiniLM, a tiny llama.cpp reranker; the server's
+//! own test harness starts it). The plugin passes the testkit suites, and what comes over
+//! HTTP equals what the components give in process.
 
+#[path = "../../../crates/ragweave-serve/tests/harness/mod.rs"]
 mod harness;
 
 use std::time::Duration;
@@ -14,8 +17,8 @@ use ragweave_openai::{
 };
 use ragweave_serve::ServeOptions;
 
-fn options(url: &str, model: &str) -> OpenAiOptions {
-    OpenAiOptions::new(format!("{url}/v1"), model)
+fn options(url: &str) -> OpenAiOptions {
+    OpenAiOptions::at(format!("{url}/v1"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -26,7 +29,7 @@ async fn the_plugin_passes_the_suites_over_http() {
     // Plain chat with the tiny llama.cpp model, and the pipeline's answers (retrieval, then
     // the same model): both keep the generator contract over SSE.
     for model in ["tiny", "ragweave"] {
-        let g = OpenAiGenerator::new(options(&server.url, model)).unwrap();
+        let g = OpenAiGenerator::new(model, options(&server.url)).unwrap();
         let report = ragweave_testkit::generator::check(&g).await;
         println!("{model}: {report:?}");
         report.assert_passed();
@@ -35,7 +38,7 @@ async fn the_plugin_passes_the_suites_over_http() {
     let mut request = GenerateRequest::user("Tell me about rivers.");
     request.params = harness::greedy(10);
     let local = server.parts.generator.complete(&request).await.unwrap();
-    let remote = OpenAiGenerator::new(options(&server.url, "tiny"))
+    let remote = OpenAiGenerator::new("tiny", options(&server.url))
         .unwrap()
         .complete(&request)
         .await
@@ -44,8 +47,9 @@ async fn the_plugin_passes_the_suites_over_http() {
     assert_eq!(remote.tokens, local.tokens);
 
     let e = OpenAiEmbedder::connect(
-        options(&server.url, "minilm"),
+        "minilm",
         OpenAiEmbedderOptions {
+            endpoint: options(&server.url),
             send_input_type: true,
             ..OpenAiEmbedderOptions::default()
         },
@@ -73,7 +77,7 @@ async fn the_plugin_passes_the_suites_over_http() {
         assert!(worst < 1e-6, "{worst}");
     }
 
-    let r = OpenAiReranker::new(options(&server.url, "reranker")).unwrap();
+    let r = OpenAiReranker::new("reranker", options(&server.url)).unwrap();
     ragweave_testkit::reranker::check(&r).await.assert_passed();
     let hits: Vec<Hit> = texts
         .iter()
@@ -100,22 +104,25 @@ async fn the_plugin_types_what_the_server_refuses() {
     .await;
     // No key, and a wrong key: 401, not retried.
     for key in [None, Some("wrong")] {
-        let mut o = options(&server.url, "tiny");
+        let mut o = options(&server.url);
         o.api_key = key.map(String::from);
-        let err = OpenAiGenerator::new(o)
+        o.api_key_env = "RAGWEAVE_TEST_NO_SUCH_VARIABLE".into();
+        let err = OpenAiGenerator::new("tiny", o)
             .unwrap()
             .complete(&GenerateRequest::user("hi"))
             .await
             .unwrap_err();
         assert!(
-            err.to_string().contains("refused the API key (401)"),
+            err.report()
+                .to_string()
+                .contains("refused the API key (401)"),
             "{err}"
         );
         assert!(!err.is_transient());
     }
-    let authed = |model: &str| options(&server.url, model).api_key(token);
+    let authed = || options(&server.url).api_key(token);
     // An unknown model: NotFound, naming it, with the server's list of models.
-    let err = OpenAiGenerator::new(authed("gpt-9"))
+    let err = OpenAiGenerator::new("gpt-9", authed())
         .unwrap()
         .complete(&GenerateRequest::user("hi"))
         .await
@@ -124,7 +131,11 @@ async fn the_plugin_types_what_the_server_refuses() {
         matches!(&err, ragweave_core::Error::NotFound { what: "model", name } if name.contains("gpt-9")),
         "{err}"
     );
-    let err = OpenAiEmbedder::connect(authed("tiny"), OpenAiEmbedderOptions::default())
+    let endpoint = |o: OpenAiOptions| OpenAiEmbedderOptions {
+        endpoint: o,
+        ..OpenAiEmbedderOptions::default()
+    };
+    let err = OpenAiEmbedder::connect("tiny", endpoint(authed()))
         .await
         .unwrap_err();
     assert!(
@@ -133,10 +144,10 @@ async fn the_plugin_types_what_the_server_refuses() {
     );
     // A configured dimension the server contradicts.
     let err = OpenAiEmbedder::connect(
-        authed("minilm"),
+        "minilm",
         OpenAiEmbedderOptions {
             dimension: Some(768),
-            ..OpenAiEmbedderOptions::default()
+            ..endpoint(authed())
         },
     )
     .await
@@ -155,7 +166,7 @@ async fn the_plugin_types_what_the_server_refuses() {
     // Bad sampling is refused before anything is sent.
     let mut bad = GenerateRequest::user("hi");
     bad.params.max_tokens = 0;
-    let g = OpenAiGenerator::new(authed("tiny")).unwrap();
+    let g = OpenAiGenerator::new("tiny", authed()).unwrap();
     assert!(matches!(
         g.complete(&bad).await,
         Err(ragweave_core::Error::InvalidInput { .. })
@@ -186,7 +197,7 @@ async fn a_busy_server_is_retried_after_its_retry_after() {
     let started = std::time::Instant::now();
     let mut request = GenerateRequest::user("hello");
     request.params = harness::greedy(4);
-    let g = OpenAiGenerator::new(options(&server.url, "tiny")).unwrap();
+    let g = OpenAiGenerator::new("tiny", options(&server.url)).unwrap();
     let done = g.complete(&request).await.unwrap();
     release.await.unwrap();
     assert!(!done.text.is_empty());
@@ -200,31 +211,33 @@ async fn a_busy_server_is_retried_after_its_retry_after() {
     );
     // With no retries the 503 is a transient typed error carrying the server's words.
     let held = server.hold().await;
-    let mut o = options(&server.url, "tiny");
+    let mut o = options(&server.url);
     o.retry.attempts = 1;
-    let err = OpenAiGenerator::new(o)
+    let err = OpenAiGenerator::new("tiny", o)
         .unwrap()
         .complete(&request)
         .await
         .unwrap_err();
     assert!(err.is_transient(), "{err}");
     assert!(
-        err.to_string().contains("503") && err.to_string().contains("limit"),
+        err.report().to_string().contains("503") && err.report().to_string().contains("limit"),
         "{err}"
     );
     held.release().await;
     // A server that is gone: Unreachable, transient, after the attempts.
-    let mut o = OpenAiOptions::new("http://127.0.0.1:9/v1", "tiny");
+    let mut o = OpenAiOptions::at("http://127.0.0.1:9/v1");
     o.retry.attempts = 2;
     o.retry.initial_backoff = Duration::from_millis(1);
-    let err = OpenAiGenerator::new(o)
+    let err = OpenAiGenerator::new("tiny", o)
         .unwrap()
         .complete(&request)
         .await
         .unwrap_err();
     assert!(err.is_transient(), "{err}");
     assert!(
-        err.to_string().contains("gave up after 2 attempts"),
+        err.report()
+            .to_string()
+            .contains("gave up after 2 attempts"),
         "{err}"
     );
 }

@@ -1,7 +1,7 @@
 //! How a chunk is laid out as a point's payload.
 
-use qdrant_edge::external::serde_json::{Map, Value, json};
 use ragweave_core::{Chunk, Error, Result};
+use serde_json::{Map, Value, json};
 
 /// Payload key of the document id (keyword-indexed).
 pub const DOC_ID: &str = "doc_id";

@@ -1,16 +1,17 @@
-//! Bad input and failures over real gRPC, against the stand-in server (Qdrant's gRPC API
-//! over Qdrant Edge; see `standin/mod.rs`): a server that is down, killed mid-ingest or
-//! failing transiently; refused API keys; unknown collections; wrong vector sizes. (The
-//! contract suite and migration from the embedded store are tested in the `ragweave`
-//! facade, the one crate with both stores.)
+//! The Qdrant plugin's bad input and failures over real gRPC, against the stand-in server
+//! (Qdrant's gRPC API over Qdrant Edge; see `standin/mod.rs`), which can fail chosen calls
+//! with chosen status codes: a server that is down, killed mid-ingest or failing
+//! transiently; refused API keys; unknown collections; wrong vector sizes. Here, in the
+//! facade, because the stand-in runs the embedded engine, which the plugin itself never
+//! compiles (its conformance suite runs against a real Qdrant server).
 
 mod standin;
 
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use ragweave_core::{Chunk, ChunkStore, EmbeddedChunk, Embedder, Error, HashingEmbedder};
-use ragweave_qdrant::{DenseSpec, QdrantError, QdrantOptions, QdrantStore, RetryPolicy};
+use ragweave::qdrant::{DenseSpec, QdrantError, QdrantOptions, QdrantStore, RetryPolicy};
+use ragweave::{Chunk, ChunkStore, EmbeddedChunk, Embedder, Error, HashingEmbedder};
 use standin::StandIn;
 use tonic::Code;
 
@@ -31,10 +32,14 @@ fn fast_retry(attempts: u32) -> RetryPolicy {
     }
 }
 
-fn options(s: &StandIn, collection: &str) -> QdrantOptions {
-    let mut o = QdrantOptions::new(s.url(), collection);
+fn options(s: &StandIn) -> QdrantOptions {
+    let mut o = QdrantOptions::at(s.url());
     o.retry = fast_retry(30);
     o
+}
+
+fn embedder(dimension: usize) -> std::sync::Arc<dyn Embedder> {
+    std::sync::Arc::new(HashingEmbedder::new(dimension))
 }
 
 /// `n` chunks over `n / 10` documents, with dense vectors when `dim` is set.
@@ -56,33 +61,28 @@ fn chunks(n: usize, dim: Option<usize>) -> Vec<EmbeddedChunk> {
 }
 
 fn component_source(e: &Error) -> Option<&QdrantError> {
-    match e {
-        Error::Component {
-            source: Some(s), ..
-        } => s.downcast_ref::<QdrantError>(),
-        _ => None,
-    }
+    e.cause::<QdrantError>()
 }
 
 #[tokio::test]
 async fn a_server_that_is_down_is_named_at_once() {
     let url = standin::unused_url();
     let started = Instant::now();
-    let e = QdrantStore::connect(QdrantOptions::new(&url, "docs"))
+    let e = QdrantStore::connect("docs", QdrantOptions::at(&url))
         .await
         .unwrap_err();
     assert!(
         matches!(component_source(&e), Some(QdrantError::Unreachable { url: u, .. }) if *u == url),
         "{e}"
     );
-    assert!(e.to_string().contains(&url), "{e}");
+    assert!(e.report().to_string().contains(&url), "{e}");
     assert!(e.is_transient());
     assert!(
         started.elapsed() < Duration::from_secs(10),
         "no retry loop at connect"
     );
 
-    let e = QdrantStore::connect(QdrantOptions::new("not a url", "docs"))
+    let e = QdrantStore::connect("docs", QdrantOptions::at("not a url"))
         .await
         .unwrap_err();
     assert!(
@@ -95,16 +95,16 @@ async fn a_server_that_is_down_is_named_at_once() {
 async fn api_keys_are_checked_and_a_refusal_is_typed() {
     let s = StandIn::start(Some("secret")).await;
     for key in [None, Some("wrong")] {
-        let mut o = options(&s, "docs");
+        let mut o = options(&s);
         o.api_key = key.map(str::to_string);
-        let e = QdrantStore::connect(o).await.unwrap_err();
+        let e = QdrantStore::connect("docs", o).await.unwrap_err();
         assert!(
             matches!(component_source(&e), Some(QdrantError::Unauthorized { .. })),
             "{key:?}: {e}"
         );
         assert!(!e.is_transient(), "a bad key is not retried");
     }
-    let store = QdrantStore::connect(options(&s, "docs").api_key("secret"))
+    let store = QdrantStore::connect("docs", options(&s).api_key("secret"))
         .await
         .unwrap();
     store.upsert(chunks(3, None)).await.unwrap();
@@ -114,19 +114,19 @@ async fn api_keys_are_checked_and_a_refusal_is_typed() {
 #[tokio::test]
 async fn unknown_collections_and_wrong_sizes_are_typed_errors() {
     let s = StandIn::start(None).await;
-    let mut o = options(&s, "nowhere");
+    let mut o = options(&s);
     o.create_missing = false;
-    let e = QdrantStore::connect(o).await.unwrap_err();
+    let e = QdrantStore::connect("nowhere", o).await.unwrap_err();
     assert!(
         matches!(&e, Error::NotFound { name, .. } if name.contains("nowhere") && name.contains(&s.url())),
         "{e}"
     );
 
-    let store = QdrantStore::connect(options(&s, "docs").dense(spec(DIM)))
+    let store = QdrantStore::connect("docs", options(&s).embedder(embedder(DIM)))
         .await
         .unwrap();
     store.upsert(chunks(5, Some(DIM))).await.unwrap();
-    let e = QdrantStore::connect(options(&s, "docs").dense(spec(48)))
+    let e = QdrantStore::connect("docs", options(&s).embedder(embedder(48)))
         .await
         .unwrap_err();
     assert!(
@@ -134,25 +134,22 @@ async fn unknown_collections_and_wrong_sizes_are_typed_errors() {
         "{e}"
     );
     assert!(
-        e.to_string().contains("expected 32, got 48"),
+        e.report().to_string().contains("expected 32, got 48"),
         "names both sizes: {e}"
     );
     // Refused without harm; the collection is taken as it is without a dense spec.
-    let again = QdrantStore::connect(options(&s, "docs")).await.unwrap();
+    let again = QdrantStore::connect("docs", options(&s)).await.unwrap();
     assert_eq!(again.dense(), Some(&spec(DIM)));
     assert_eq!(again.count().await.unwrap(), 5);
 
     // A search config on a missing collection says so too.
-    let registry = {
-        let mut r = ragweave_core::config::Registry::with_builtins();
-        ragweave_qdrant::register(&mut r);
-        r
-    };
+    let registry = ragweave::registry();
     let toml = format!(
-        "[experts.docs]\nkind = \"qdrant\"\nurl = \"{}\"\ncollection = \"missing\"\n",
+        "[stores.docs]\nkind = \"qdrant\"\nurl = \"{}\"\ncollection = \"missing\"\n\
+         [experts.docs]\nkind = \"store\"\nstore = \"docs\"\n",
         s.url()
     );
-    let config = ragweave_core::config::PipelineConfig::from_toml_str(&toml).unwrap();
+    let config = ragweave::config::PipelineConfig::from_toml_str(&toml).unwrap();
     let Err(e) = config.build(&registry, std::path::Path::new(".")).await else {
         panic!("built a pipeline on a missing collection");
     };
@@ -165,7 +162,7 @@ async fn unknown_collections_and_wrong_sizes_are_typed_errors() {
 #[tokio::test]
 async fn transient_failures_are_retried_and_permanent_ones_are_not() {
     let s = StandIn::start(None).await;
-    let store = QdrantStore::connect(options(&s, "docs")).await.unwrap();
+    let store = QdrantStore::connect("docs", options(&s)).await.unwrap();
     s.fail_upserts(&[
         Code::Unavailable,
         Code::DeadlineExceeded,
@@ -202,9 +199,9 @@ async fn transient_failures_are_retried_and_permanent_ones_are_not() {
     );
     assert!(!e.is_transient());
 
-    let mut o = options(&s, "docs");
+    let mut o = options(&s);
     o.retry = fast_retry(2);
-    let impatient = QdrantStore::connect(o).await.unwrap();
+    let impatient = QdrantStore::connect("docs", o).await.unwrap();
     // qdrant-client itself reconnects and resends once on UNAVAILABLE, so each of the two
     // attempts costs two failures.
     s.fail_upserts(&[Code::Unavailable; 4]);
@@ -221,9 +218,9 @@ async fn transient_failures_are_retried_and_permanent_ones_are_not() {
 #[tokio::test]
 async fn a_server_restarted_mid_ingest_loses_and_duplicates_nothing() {
     let mut s = StandIn::start(None).await;
-    let mut o = options(&s, "docs").dense(spec(DIM));
+    let mut o = options(&s).embedder(embedder(DIM));
     o.batch_size = 25;
-    let store = QdrantStore::connect(o).await.unwrap();
+    let store = QdrantStore::connect("docs", o).await.unwrap();
     let all = chunks(1000, Some(DIM));
     let writer = {
         let store = store.clone();
@@ -273,7 +270,7 @@ async fn a_server_restarted_mid_ingest_loses_and_duplicates_nothing() {
 
 #[tokio::test]
 async fn an_ingest_that_loses_the_server_resumes_on_the_next_run() {
-    use ragweave_ingest::Ingestor;
+    use ragweave::ingest::Ingestor;
     let files = tempfile::tempdir().unwrap();
     for i in 0..40 {
         let text = (0..6)
@@ -289,11 +286,11 @@ async fn an_ingest_that_loses_the_server_resumes_on_the_next_run() {
     }
     let s = StandIn::start(None).await;
     let ingest = |collection: &'static str, attempts: u32| {
-        let mut o = options(&s, collection);
+        let mut o = options(&s);
         o.retry = fast_retry(attempts);
         let root = files.path().to_path_buf();
         async move {
-            let store = std::sync::Arc::new(QdrantStore::connect(o).await.unwrap());
+            let store = std::sync::Arc::new(QdrantStore::connect(collection, o).await.unwrap());
             let result = Ingestor::new(store.clone())
                 .batch_size(8)
                 .ingest(&root)

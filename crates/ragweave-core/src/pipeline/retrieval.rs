@@ -1,0 +1,77 @@
+//! Stages 2 to 5 together: what `retrieve` runs, and what answering starts with.
+
+use std::sync::Arc;
+
+use super::builder::ExpertFailure;
+use super::experts::{Expert, run_experts};
+use super::rank::rank;
+use super::route::route;
+use super::transform::{Transform, transformed};
+use crate::algorithms::fusion::Fusion;
+use crate::answer::Trace;
+use crate::error::Result;
+use crate::query::Query;
+use crate::traits::reranker::Reranker;
+use crate::traits::router::Router;
+use crate::types::Hit;
+
+/// Everything between the question and the ranked hits.
+pub(crate) struct Retrieval {
+    pub(crate) transforms: Vec<Transform>,
+    pub(crate) router: Option<Arc<dyn Router>>,
+    pub(crate) experts: Vec<Expert>,
+    pub(crate) expert_names: Vec<String>,
+    pub(crate) expert_failure: ExpertFailure,
+    pub(crate) fusion: Fusion,
+    pub(crate) candidates: Option<usize>,
+    pub(crate) reranker: Option<Arc<dyn Reranker>>,
+}
+
+/// A query retrieved for: the query as the transforms left it, and the ranked hits.
+pub(crate) struct Retrieved {
+    pub(crate) query: Query,
+    pub(crate) hits: Vec<Hit>,
+}
+
+impl Retrieval {
+    /// Transforms, routes, runs the chosen experts, fuses and reranks.
+    pub(crate) async fn retrieve(&self, query: Query, trace: &mut Trace) -> Result<Retrieved> {
+        let query = transformed(&self.transforms, query, trace).await?;
+        if self.experts.is_empty() {
+            return Ok(Retrieved {
+                query,
+                hits: Vec::new(),
+            });
+        }
+        let chosen = route(
+            self.router.as_ref(),
+            &self.experts,
+            &self.expert_names,
+            &query,
+            trace,
+        )
+        .await?;
+        // Experts go deeper than `top_k` when a reranker or fusion wants more candidates.
+        let depth = self.candidates.unwrap_or(query.top_k).max(query.top_k);
+        let deep = (depth != query.top_k).then(|| query.clone().top_k(depth));
+        let expert_query = deep.as_ref().unwrap_or(&query);
+        let lists = run_experts(
+            &chosen,
+            expert_query,
+            &self.fusion,
+            self.expert_failure,
+            trace,
+        )
+        .await?;
+        let hits = rank(
+            lists,
+            &self.fusion,
+            depth,
+            self.reranker.as_ref(),
+            &query,
+            trace,
+        )
+        .await?;
+        Ok(Retrieved { query, hits })
+    }
+}
