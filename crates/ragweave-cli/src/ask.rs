@@ -8,7 +8,7 @@ use clap::Args;
 use futures::StreamExt;
 use ragweave::{Answer, AskEvent, Generator, Pipeline, Query, Result};
 
-use crate::store::{LoadedConfig, default_store};
+use crate::store::LoadedConfig;
 
 /// Arguments of `ragweave ask`.
 #[derive(Args)]
@@ -33,7 +33,7 @@ pub struct AskArgs {
 pub async fn run(args: AskArgs) -> Result<ExitCode> {
     let registry = ragweave::registry();
     let mut loaded = LoadedConfig::read(args.config.as_deref(), &registry)?;
-    let store = args.store.clone().unwrap_or_else(default_store);
+    let store = loaded.store_dir(args.store.as_deref())?;
     loaded.with_default_search(&store)?;
     let pipeline = loaded.build(&registry, false).await?.pipeline;
     let query = Query::new(args.question.as_str()).top_k(args.top_k);
@@ -57,8 +57,19 @@ pub async fn run(args: AskArgs) -> Result<ExitCode> {
 }
 
 fn source(hit: &ragweave::Hit) -> String {
-    // A file's documents are named `file#id` (JSONL lines); that names the passage best.
-    let source = &hit.chunk.document_id;
+    // A file's document id is its absolute `file://` URL; its `source` (the path from the
+    // ingested folder's parent) reads better, with a JSONL record's `#id` after it.
+    let id = &hit.chunk.document_id;
+    let named = hit.chunk.metadata.get("source").and_then(|s| s.as_str());
+    let source = match named {
+        Some(name) if id.starts_with(ragweave::ingest::loader::FILE_ID_SCHEME) => {
+            match id.split_once('#') {
+                Some((_, record)) => format!("{name}#{record}"),
+                None => name.to_string(),
+            }
+        }
+        _ => id.clone(),
+    };
     match hit.chunk.metadata.get("chunk") {
         Some(n) => format!("{source}, chunk {n}"),
         None => source.to_string(),

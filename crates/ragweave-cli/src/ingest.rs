@@ -9,7 +9,7 @@ use ragweave::ingest::loader::list_files;
 use ragweave::ingest::{Chunker, Ingestor, Loader};
 use ragweave::{Error, Report, Result, bm25_tokens};
 
-use crate::store::{LoadedConfig, default_store, store};
+use crate::store::{LoadedConfig, store};
 
 /// Arguments of `ragweave ingest`.
 #[derive(Args)]
@@ -57,11 +57,12 @@ pub struct IngestArgs {
 pub async fn run(args: IngestArgs) -> Result<ExitCode> {
     let registry = ragweave::registry();
     let mut loaded = LoadedConfig::read(args.config.as_deref(), &registry)?;
-    let dir = args.store.clone().unwrap_or_else(default_store);
+    let dir = loaded.store_dir(args.store.as_deref())?;
     loaded.with_default_store(&dir)?;
     let name = loaded.store_name(args.into.as_deref())?;
     let loader = Loader {
         max_file_bytes: args.max_file_mb << 20,
+        ..Loader::default()
     };
     let avg_len = match args.bm25_avg_len.as_deref() {
         None => None,
@@ -142,7 +143,9 @@ pub async fn run(args: IngestArgs) -> Result<ExitCode> {
 /// Mean BM25 tokens per document under `path` (ragweave's tokenizer: words without
 /// stopwords, the count Qdrant's tokenizer also gives up to its stopword list).
 fn average_bm25_tokens(path: &std::path::Path, loader: &Loader) -> Result<f32> {
-    let bad = |e: ragweave::ingest::IngestError| Error::invalid("--bm25-avg-len", e.to_string());
+    let bad = |e: ragweave::ingest::IngestError| {
+        Error::invalid("--bm25-avg-len", ragweave::Report::of(&e).to_string())
+    };
     let (mut tokens, mut docs) = (0usize, 0usize);
     for file in list_files(path).map_err(bad)?.files {
         for d in loader.load(&file).map_err(bad)? {

@@ -15,11 +15,32 @@ mod serve;
 mod store;
 
 /// ragweave: plugin-based RAG orchestration.
+///
+/// Logs go to stderr, filtered by `$RUST_LOG` (default `warn`; e.g.
+/// `RUST_LOG=ragweave=debug`).
 #[derive(Parser)]
 #[command(name = "ragweave", version, about)]
 struct Cli {
+    /// Log lines as JSON objects, one per line (for log collectors), instead of text.
+    #[arg(long, global = true)]
+    log_json: bool,
     #[command(subcommand)]
     command: Command,
+}
+
+/// Installs the log subscriber: `$RUST_LOG`'s filter (default `warn`), to stderr.
+fn init_logs(json: bool) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr);
+    if json {
+        logs.json().init();
+    } else {
+        logs.init();
+    }
 }
 
 #[derive(Subcommand)]
@@ -56,6 +77,7 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    init_logs(cli.log_json);
     let registry = ragweave::registry();
     match cli.command {
         Command::Schema { markdown: true } => {

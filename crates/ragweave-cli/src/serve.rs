@@ -10,7 +10,7 @@ use ragweave::qdrant_edge::{EdgeStore, EdgeStoreOptions};
 use ragweave::serve::{ServeOptions, Served, Server};
 use ragweave::{Error, Result};
 
-use crate::store::{LoadedConfig, default_store};
+use crate::store::LoadedConfig;
 
 /// The defaults the flags below show and fall back to: [`ServeOptions::default`], once.
 fn defaults() -> ServeOptions {
@@ -49,20 +49,35 @@ pub struct ServeArgs {
     /// Seconds in-flight requests get to finish after SIGTERM or Ctrl-C.
     #[arg(long, default_value_t = defaults().shutdown_grace.as_secs())]
     shutdown_grace_secs: u64,
+    /// Seconds a connection gets to send a request's headers, and may stay idle between
+    /// requests.
+    #[arg(long, default_value_t = defaults().header_read_timeout.as_secs())]
+    header_timeout_secs: u64,
+    /// Seconds a request's body gets to arrive (408 past it).
+    #[arg(long, default_value_t = defaults().body_read_timeout.as_secs())]
+    body_timeout_secs: u64,
+    /// Seconds from a request's headers to its reply's first byte (504 past it).
+    #[arg(long, default_value_t = defaults().request_timeout.as_secs())]
+    request_timeout_secs: u64,
+    /// Serve an address other than loopback with no token (refused otherwise).
+    #[arg(long)]
+    allow_public_without_token: bool,
+    /// Without a token, a `Host` name requests may carry besides localhost (repeatable).
+    #[arg(long = "allowed-host", value_name = "NAME")]
+    allowed_hosts: Vec<String>,
 }
 
 pub async fn run(args: ServeArgs) -> Result<ExitCode> {
     let registry = ragweave::registry();
     let mut loaded = LoadedConfig::read(args.config.as_deref(), &registry)?;
-    if loaded.config.stores.is_empty() && loaded.config.experts.is_empty() {
-        let dir = args.store.clone().unwrap_or_else(default_store);
-        if !EdgeStore::exists(&dir) {
-            // An empty store to ingest into over HTTP; a config's own stores must exist,
-            // so a mistyped path is an error rather than a new empty store.
-            drop(EdgeStore::open(&dir, EdgeStoreOptions::default())?);
-        }
-        loaded.with_default_search(&dir)?;
+    let dir = loaded.store_dir(args.store.as_deref())?;
+    let searches_default = loaded.config.stores.is_empty() && loaded.config.experts.is_empty();
+    if searches_default && !EdgeStore::exists(&dir) {
+        // An empty store to ingest into over HTTP; a config's own stores must exist, so a
+        // mistyped path is an error rather than a new empty store.
+        drop(EdgeStore::open(&dir, EdgeStoreOptions::default())?);
     }
+    loaded.with_default_search(&dir)?;
     let built = loaded.build(&registry, false).await?;
     let served = Served::new(built, args.ingest_into.as_deref())?;
     let token = std::env::var(&args.token_env)
@@ -74,8 +89,18 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode> {
         max_body_bytes: args.max_body_bytes,
         max_concurrency: args.max_concurrency,
         shutdown_grace: Duration::from_secs(args.shutdown_grace_secs),
+        header_read_timeout: Duration::from_secs(args.header_timeout_secs.max(1)),
+        body_read_timeout: Duration::from_secs(args.body_timeout_secs.max(1)),
+        request_timeout: Duration::from_secs(args.request_timeout_secs.max(1)),
+        allow_public_without_token: args.allow_public_without_token,
+        allowed_hosts: args.allowed_hosts,
         ..defaults()
     };
+    let refused = |source| Error::Io {
+        path: args.bind.to_string(),
+        source,
+    };
+    options.check_exposure(args.bind).map_err(refused)?;
     let auth = if options.token.is_some() {
         format!("bearer token from ${}", args.token_env)
     } else {

@@ -37,6 +37,26 @@ impl LoadedConfig {
         Ok(Self { config, base })
     }
 
+    /// The store directory a command uses when the config names no store: `--store`, else
+    /// [`default_store`]. `--store` beside a config's own `[stores]` is an error rather than
+    /// a flag silently ignored.
+    pub fn store_dir(&self, flag: Option<&Path>) -> Result<PathBuf> {
+        match flag {
+            Some(_) if !self.config.stores.is_empty() => {
+                let names: Vec<&String> = self.config.stores.keys().collect();
+                Err(Error::config(
+                    "--store",
+                    format!(
+                        "the config names its stores ({names:?}); --store is for a config \
+                         without [stores] (pick one of them with --into / --ingest-into)"
+                    ),
+                ))
+            }
+            Some(dir) => Ok(dir.to_path_buf()),
+            None => Ok(default_store()),
+        }
+    }
+
     /// Gives a config without stores the embedded store at `dir`, named `store`: where
     /// `ingest` writes when the config names none.
     pub fn with_default_store(&mut self, dir: &Path) -> Result<()> {

@@ -1,13 +1,13 @@
 //! `ragweave ingest` and `ragweave ask` as a user runs them, on the project's docs and on
 //! SciFact, including ingestion killed with SIGKILL part-way.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 mod common;
 
-use common::{ok, ragweave};
+use common::{Snapshot, ok, ragweave};
 use ragweave::qdrant_edge::{EdgeStore, EdgeStoreOptions, SearchMode};
 use ragweave::{ChunkStore, Query, Retriever, ndcg_at_k};
 
@@ -135,7 +135,7 @@ async fn scifact_ingests_and_retrieves_with_engine_bm25() {
             .unwrap();
         let docs: Vec<&str> = hits
             .iter()
-            .map(|h| h.chunk.document_id.trim_start_matches("corpus.jsonl#"))
+            .map(|h| h.chunk.document_id.split_once("corpus.jsonl#").unwrap().1)
             .collect();
         sum += ndcg_at_k(&docs, rel, 10);
     }
@@ -145,27 +145,19 @@ async fn scifact_ingests_and_retrieves_with_engine_bm25() {
     assert!(ndcg > 0.60, "nDCG@10 {ndcg}");
 }
 
-async fn snapshot(path: &Path) -> (usize, Vec<String>, Vec<Vec<String>>) {
-    let store = EdgeStore::open(path, EdgeStoreOptions::default()).unwrap();
-    let count = store.count().await.unwrap();
-    let ids: Vec<String> = store
-        .chunk_ids()
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|(c, _)| c)
-        .collect();
-    let r = store.searcher(SearchMode::Sparse);
-    let mut tops = Vec::new();
-    for q in [
-        "vitamin D bone density",
-        "zinc immunity",
-        "tumor suppressor p53",
-    ] {
-        let hits = r.retrieve(&Query::new(q).top_k(5)).await.unwrap();
-        tops.push(hits.into_iter().map(|h| h.chunk.id).collect());
-    }
-    (count, ids, tops)
+/// Seconds a `ragweave ingest` of one small file takes: process start, store open and close.
+fn startup(dir: &Path) -> Duration {
+    let file = dir.join("one.txt");
+    std::fs::write(&file, "One small file.").unwrap();
+    let started = Instant::now();
+    ok(ragweave(&[
+        "ingest",
+        s(&file),
+        "--store",
+        s(&dir.join("startup")),
+        "--quiet",
+    ]));
+    started.elapsed()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -173,59 +165,64 @@ async fn killed_ingestion_resumes_with_no_duplicate_and_no_loss() {
     let corpus = scifact().join("corpus.jsonl");
     let dir = tempfile::tempdir().unwrap();
     let clean = dir.path().join("clean");
-    ok(ragweave(&[
-        "ingest",
-        s(&corpus),
-        "--store",
-        s(&clean),
-        "--quiet",
-    ]));
-    let (total, mut clean_ids, clean_tops) = snapshot(&clean).await;
-    clean_ids.sort();
+    let ingest = |store: &Path| {
+        common::command(&[
+            "ingest",
+            s(&corpus),
+            "--store",
+            s(store),
+            "--quiet",
+            "--batch",
+            "64",
+        ])
+    };
+    let started = Instant::now();
+    ok(ingest(&clean).output().unwrap());
+    let span = started.elapsed();
+    let clean = Snapshot::of(&clean).await;
 
+    // Kills spread over the writing, each run resuming what the one before left (a store
+    // that got complete starts over).
+    let startup = startup(dir.path());
     let killed = dir.path().join("killed");
     let mut partial = Vec::new();
-    for delay_ms in [250u64, 500, 800, 1100, 1400] {
-        let mut child = common::command(&["ingest", s(&corpus), "--store", s(&killed), "--quiet"])
-            .args(["--batch", "64"])
+    for delay in common::kill_delays(20, startup, startup + span / 8) {
+        let mut child = ingest(&killed)
             .stdout(std::process::Stdio::null())
             .spawn()
             .unwrap();
-        std::thread::sleep(Duration::from_millis(delay_ms));
+        std::thread::sleep(delay);
         // SIGKILL: no destructor, no flush, no unlock.
         child.kill().unwrap();
         let status = child.wait().unwrap();
-        if status.success() {
-            break;
+        let count = Snapshot::of(&killed).await.count;
+        partial.push((delay.as_millis(), count, status.success()));
+        if status.success() || count == clean.count {
+            // Done before the kill: start over, so the next kill lands mid-ingestion again.
+            std::fs::remove_dir_all(&killed).unwrap();
         }
-        let (count, _, _) = snapshot(&killed).await;
-        partial.push(count);
     }
-    println!("chunks stored after each kill: {partial:?} of {total}");
-    let midway: HashSet<usize> = partial
-        .iter()
-        .copied()
-        .filter(|n| *n > 0 && *n < total)
-        .collect();
-    assert!(
-        midway.len() >= 2,
-        "kills must land mid-ingestion at least twice: {partial:?} of {total}"
+    println!(
+        "clean run {span:?}, startup {startup:?}; (kill ms, chunks stored, finished) after \
+         each kill: {partial:?} of {}",
+        clean.count
     );
-    let out = ok(ragweave(&[
-        "ingest",
-        s(&corpus),
-        "--store",
-        s(&killed),
-        "--quiet",
-    ]));
+    let midway = partial
+        .iter()
+        .filter(|(_, n, finished)| !finished && *n > 0 && *n < clean.count)
+        .count();
+    assert!(
+        midway >= 15,
+        "kills must land mid-ingestion: {midway} of 20 did: {partial:?}"
+    );
+    let out = ok(ingest(&killed).output().unwrap());
     assert!(out.contains("0 deleted"), "{out}");
-    let (count, mut ids, tops) = snapshot(&killed).await;
-    assert_eq!(count, total);
-    let unique: HashSet<&String> = ids.iter().collect();
-    assert_eq!(unique.len(), ids.len(), "duplicate chunk ids");
-    ids.sort();
-    assert_eq!(ids, clean_ids, "the same chunks as an uninterrupted run");
-    assert_eq!(tops, clean_tops, "searches as an uninterrupted run");
+    let resumed = Snapshot::of(&killed).await;
+    assert_eq!(resumed.count, clean.count, "no chunk lost or duplicated");
+    assert_eq!(
+        resumed, clean,
+        "the same chunks and searches as an uninterrupted run"
+    );
 }
 
 #[test]

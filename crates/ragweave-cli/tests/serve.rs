@@ -136,7 +136,7 @@ async fn serve_answers_over_http_and_stops_gracefully_on_sigterm() {
         hits["hits"][0]["document_id"]
             .as_str()
             .unwrap()
-            .starts_with("docs/"),
+            .starts_with("file:///"),
         "{hits}"
     );
 
@@ -261,4 +261,300 @@ fn serve_names_what_is_wrong_with_its_config() {
         err.contains("missing-store") && err.contains("ragweave ingest"),
         "{err}"
     );
+}
+
+/// SciFact's corpus as `POST /v1/ingest` bodies of 250 documents each.
+fn scifact_uploads() -> Vec<Value> {
+    let corpus = ragweave_testkit::datasets::dataset("scifact").join("corpus.jsonl");
+    let docs: Vec<Value> = std::fs::read_to_string(corpus)
+        .unwrap()
+        .lines()
+        .map(|line| {
+            let v: Value = serde_json::from_str(line).unwrap();
+            let text = format!(
+                "{}\n\n{}",
+                v["title"].as_str().unwrap(),
+                v["text"].as_str().unwrap()
+            );
+            json!({"id": v["_id"], "text": text})
+        })
+        .collect();
+    docs.chunks(250)
+        .map(|c| json!({ "documents": c }))
+        .collect()
+}
+
+/// A server on a store of its own: the process, its URL, and its stdout kept open (a
+/// closed pipe would fail the server's last line).
+struct StoreServer {
+    child: Killed,
+    url: String,
+    _stdout: BufReader<std::process::ChildStdout>,
+}
+
+/// `ragweave serve --store STORE` on a free port, once it listens.
+fn serve_store(store: &Path) -> StoreServer {
+    let mut serve = command(&[
+        "serve",
+        "--store",
+        store.to_str().unwrap(),
+        "--bind",
+        "127.0.0.1:0",
+    ]);
+    serve.env_remove("RAGWEAVE_API_TOKEN").stderr(Stdio::null());
+    listening(serve)
+}
+
+/// Starts `serve` (a `ragweave serve` command) and waits for its URL.
+fn listening(mut serve: std::process::Command) -> StoreServer {
+    let mut child = Killed(serve.stdout(Stdio::piped()).spawn().unwrap());
+    let mut stdout = BufReader::new(child.0.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no URL in {line:?}"))
+        .to_string();
+    StoreServer {
+        child,
+        url,
+        _stdout: stdout,
+    }
+}
+
+/// Posts every upload in order; the first failure (the server killed) ends it.
+async fn upload_all(url: &str, uploads: &[Value]) -> Result<(), String> {
+    let http = reqwest::Client::new();
+    for body in uploads {
+        let reply = http
+            .post(format!("{url}/v1/ingest"))
+            .json(body)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        if !reply.status().is_success() {
+            return Err(format!(
+                "{}: {}",
+                reply.status(),
+                reply.text().await.unwrap_or_default()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// SIGTERM, then waits for a clean exit: the store is closed and can be opened again.
+fn stop(mut server: StoreServer) {
+    let term = std::process::Command::new("kill")
+        .args(["-TERM", &server.child.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    assert!(server.child.0.wait().unwrap().success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_killed_during_uploads_loses_and_duplicates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let uploads = scifact_uploads();
+    let clean = dir.path().join("clean");
+    let server = serve_store(&clean);
+    let started = std::time::Instant::now();
+    upload_all(&server.url, &uploads).await.unwrap();
+    let span = started.elapsed();
+    stop(server);
+    let clean = common::Snapshot::of(&clean).await;
+
+    let killed = dir.path().join("killed");
+    let mut partial = Vec::new();
+    for delay in common::kill_delays(20, span / 50, span / 8) {
+        let mut server = serve_store(&killed);
+        let uploading = tokio::spawn({
+            let (uploads, url) = (uploads.clone(), server.url.clone());
+            async move { upload_all(&url, &uploads).await }
+        });
+        tokio::time::sleep(delay).await;
+        // SIGKILL mid-request: no destructor, no flush, no unlock.
+        server.child.0.kill().unwrap();
+        server.child.0.wait().unwrap();
+        let finished = uploading.await.unwrap().is_ok();
+        let count = common::Snapshot::of(&killed).await.count;
+        partial.push((delay.as_millis(), count, finished));
+        if finished || count == clean.count {
+            // Done before the kill: start over, so the next kill lands mid-upload again.
+            std::fs::remove_dir_all(&killed).unwrap();
+        }
+    }
+    println!(
+        "clean uploads {span:?}; (kill ms, chunks stored, uploads finished) after each kill: \
+         {partial:?} of {}",
+        clean.count
+    );
+    let midway = partial
+        .iter()
+        .filter(|(_, n, finished)| !finished && *n > 0 && *n < clean.count)
+        .count();
+    assert!(
+        midway >= 15,
+        "kills must land mid-upload: {midway} of 20 did: {partial:?}"
+    );
+    let server = serve_store(&killed);
+    upload_all(&server.url, &uploads).await.unwrap();
+    stop(server);
+    let resumed = common::Snapshot::of(&killed).await;
+    assert_eq!(resumed.count, clean.count, "no chunk lost or duplicated");
+    assert_eq!(
+        resumed, clean,
+        "the same chunks and searches as an uninterrupted run"
+    );
+}
+
+#[test]
+fn replies_and_logs_never_carry_a_planted_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("remote.toml");
+    // A generator behind a server that is not there, with an API key in the environment.
+    std::fs::write(
+        &config,
+        r#"
+[generators.remote]
+kind = "openai"
+model = "gpt-remote"
+base_url = "http://127.0.0.1:9/v1"
+api_key_env = "RAGWEAVE_TEST_PLANTED_KEY"
+attempts = 1
+"#,
+    )
+    .unwrap();
+    let store = dir.path().join("store");
+    let secret = "sk-planted-5ecret-7c1e";
+    let mut serve = command(&[
+        "serve",
+        "--config",
+        config.to_str().unwrap(),
+        "--store",
+        store.to_str().unwrap(),
+        "--bind",
+        "127.0.0.1:0",
+        "--log-json",
+    ]);
+    serve
+        .env("RAGWEAVE_TEST_PLANTED_KEY", secret)
+        .env("RUST_LOG", "debug")
+        .stderr(Stdio::piped());
+    let mut server = listening(serve);
+    let url = server.url.clone();
+    // Drained as it comes: debug logs could fill the pipe and stall the server.
+    let mut stderr = server.child.0.stderr.take().unwrap();
+    let logs = std::thread::spawn(move || {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut stderr, &mut text).unwrap();
+        text
+    });
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let reply = runtime.block_on(async {
+        let r = reqwest::Client::new()
+            .post(format!("{url}/v1/chat/completions"))
+            .json(&json!({"model": "remote", "messages": [{"role": "user", "content": "hi"}]}))
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    });
+    assert_eq!(reply.0, 503, "{}", reply.1);
+    assert!(
+        reply
+            .1
+            .contains("openai failed; the server log has the cause"),
+        "{}",
+        reply.1
+    );
+    for leak in [secret, "127.0.0.1:9"] {
+        assert!(
+            !reply.1.contains(leak),
+            "the reply carries {leak}: {}",
+            reply.1
+        );
+    }
+    stop(server);
+    let logs = logs.join().unwrap();
+    // The cause is logged, as JSON lines, for whoever runs the server; the key never is.
+    let failure = logs
+        .lines()
+        .find(|l| l.contains("request failed"))
+        .unwrap_or_else(|| panic!("no failure logged in\n{logs}"));
+    let failure: Value = serde_json::from_str(failure).unwrap();
+    assert!(
+        failure["fields"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("127.0.0.1:9"),
+        "{failure}"
+    );
+    assert!(!logs.contains(secret), "the logs carry the key:\n{logs}");
+}
+
+/// The server's peak resident memory, from its own `/metrics`.
+async fn peak_rss(http: &reqwest::Client, url: &str) -> u64 {
+    let text = http
+        .get(format!("{url}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix("ragweave_process_peak_resident_memory_bytes "))
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memory_stays_a_small_multiple_of_the_body_for_long_texts_and_large_metadata() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = serve_store(&dir.path().join("store"));
+    let http = reqwest::Client::new();
+    let before = peak_rss(&http, &server.url).await;
+    // 2 MiB of text (about 2,000 chunks) with 5 MiB of metadata: before, every chunk carried a
+    // copy, about 10 GB in all. Now the metadata is refused, naming its place.
+    let text = "Sediment settles where the river slows. ".repeat(52_000);
+    let huge = json!({"documents": [{"id": "big", "text": text, "metadata": {"acl": "x".repeat(5 << 20)}}]});
+    let body_bytes = huge.to_string().len() as u64;
+    let reply = http
+        .post(format!("{}/v1/ingest", server.url))
+        .json(&huge)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 400);
+    let e: Value = reply.json().await.unwrap();
+    assert_eq!(e["error"]["param"], "documents[0].metadata", "{e}");
+    // The same text with metadata under the limit is ingested; chunks take the document's
+    // metadata a batch at a time.
+    let fits = json!({"documents": [{"id": "big", "text": text, "metadata": {"acl": "x".repeat(30 << 10)}}]});
+    let reply = http
+        .post(format!("{}/v1/ingest", server.url))
+        .json(&fits)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 200, "{}", reply.text().await.unwrap());
+    let after = peak_rss(&http, &server.url).await;
+    let grown = after.saturating_sub(before);
+    println!(
+        "peak RSS {} MiB -> {} MiB (+{} MiB) for a {} MiB body and a 2 MiB text with 30 KiB of metadata",
+        before >> 20,
+        after >> 20,
+        grown >> 20,
+        body_bytes >> 20
+    );
+    // Before the cap, the refused body alone needed about 1,400 times its size.
+    assert!(
+        grown < 16 * body_bytes,
+        "peak RSS grew {grown} bytes for a {body_bytes}-byte body"
+    );
+    stop(server);
 }

@@ -12,6 +12,7 @@
 
 pub mod algorithms;
 mod answer;
+pub mod bounded;
 pub mod builtin;
 pub mod config;
 mod error;

@@ -119,14 +119,16 @@ pub enum Filter {
     Eq {
         /// Metadata key.
         field: String,
-        /// Value it must equal.
+        /// Value it must equal (at most [`crate::bounded::MAX_JSON_VALUES`] values).
+        #[serde(deserialize_with = "crate::bounded::value")]
         value: serde_json::Value,
     },
     /// `metadata[field]` is one of `values`.
     In {
         /// Metadata key.
         field: String,
-        /// Accepted values.
+        /// Accepted values (at most [`crate::bounded::MAX_JSON_VALUES`] in all).
+        #[serde(deserialize_with = "crate::bounded::values")]
         values: Vec<serde_json::Value>,
     },
     /// Every inner filter matches.

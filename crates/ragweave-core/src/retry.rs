@@ -117,7 +117,7 @@ impl RetryPolicy {
     /// Runs `op` until it succeeds, fails permanently, or the attempts are spent.
     pub async fn run<T, E, F, Fut>(&self, mut op: F) -> Result<T, RetryFailure<E>>
     where
-        E: Retryable + std::fmt::Display,
+        E: Retryable + std::error::Error + 'static,
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, E>>,
     {
@@ -133,7 +133,7 @@ impl RetryPolicy {
                 Err(e) => {
                     // A server that says how long to wait is believed.
                     let sleep = jitter(self.backoff(n)).max(e.retry_after().unwrap_or_default());
-                    tracing::warn!(%e, attempt = n, ?sleep, "retrying");
+                    tracing::warn!(error = %crate::Report::of(&e), attempt = n, ?sleep, "retrying");
                     tokio::time::sleep(sleep).await;
                 }
             }
@@ -175,6 +175,8 @@ mod tests {
             write!(f, "failure")
         }
     }
+
+    impl std::error::Error for Failure {}
 
     impl Retryable for Failure {
         fn is_transient(&self) -> bool {

@@ -496,9 +496,9 @@ async fn a_request_brings_its_own_history_and_sampling() {
         .unwrap();
     assert_eq!(
         p.ask("q").await.unwrap().text,
-        format!("max_tokens={}", p.sampling().expect("answers").max_tokens)
+        format!("max_tokens={}", p.sampling().max_tokens)
     );
-    let mut params = p.sampling().expect("answers").clone();
+    let mut params = p.sampling().clone();
     params.max_tokens = 7;
     let answer = p
         .ask(AskRequest::new("q").sampling(params.clone()))

@@ -46,7 +46,7 @@ pub struct Dataset {
     pub warnings: Vec<String>,
 }
 
-/// The corpus file name; ingestion names documents `corpus.jsonl#<id>`.
+/// The corpus file name; ingestion names documents `<path>/corpus.jsonl#<id>`.
 pub const CORPUS_FILE: &str = "corpus.jsonl";
 
 impl Dataset {
@@ -174,12 +174,13 @@ impl Dataset {
     }
 
     /// The dataset's id of a retrieved document: ingestion names BEIR documents
-    /// `corpus.jsonl#<id>`, other loaders use the bare id.
+    /// `file:///.../corpus.jsonl#<id>` (its file ids escape `#`, so the first one ends the
+    /// path), other loaders use the bare id.
     pub fn document_id<'a>(&self, document_id: &'a str) -> &'a str {
-        document_id
-            .strip_prefix(CORPUS_FILE)
-            .and_then(|rest| rest.strip_prefix('#'))
-            .unwrap_or(document_id)
+        match document_id.split_once('#') {
+            Some((file, id)) if file.ends_with(CORPUS_FILE) => id,
+            _ => document_id,
+        }
     }
 
     /// The judgements of one query, for fitting routers.

@@ -2,7 +2,8 @@
 
 use std::sync::Arc;
 
-use ragweave_core::{ApproxTokenCounter, Chunk, Embedder, Error, Result, TokenCounter};
+use ragweave_core::{ApproxTokenCounter, Chunk, Embedder, Error, Metadata, Result, TokenCounter};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 use text_splitter::{ChunkConfig, ChunkSizer, MarkdownSplitter, TextSplitter};
 
@@ -86,15 +87,23 @@ impl Chunker {
     }
 
     /// A chunker for `embedder`'s input: chunks of at most `max_tokens` (or fewer, when the
-    /// model reads fewer), counted with its tokenizer when it has one, else estimated.
+    /// model reads fewer, with the overlap shrunk in proportion), counted with its tokenizer
+    /// when it has one, else estimated.
     pub fn for_embedder(
         embedder: Option<&dyn Embedder>,
         max_tokens: usize,
         overlap: usize,
     ) -> Result<Self> {
-        let max_tokens = embedder
+        let model_max = embedder
             .and_then(|e| e.max_input_tokens())
-            .map_or(max_tokens, |m| m.min(max_tokens));
+            .map_or(max_tokens, |m| m.max(1).min(max_tokens));
+        // A model that reads fewer tokens shrinks the overlap with the chunk, so it still fits.
+        let overlap = if model_max < max_tokens {
+            overlap * model_max / max_tokens.max(1)
+        } else {
+            overlap
+        };
+        let max_tokens = model_max;
         match embedder.and_then(|e| e.token_counter()) {
             Some(counter) => Self::with_counter(max_tokens, overlap, counter),
             None => Self::new(max_tokens, overlap),
@@ -102,11 +111,24 @@ impl Chunker {
     }
 
     /// Chunks one document. Each chunk's id is a UUID made from the SHA-256 of the
-    /// document id, the chunk's position and text, and `version` (the embedder's model id,
-    /// so switching models rewrites every chunk); the same input always gives the same ids.
+    /// document id, the chunk's position and text, the document's metadata (so a new tag
+    /// rewrites the chunks that carry it) and `version` (the embedder's model id, so
+    /// switching models rewrites every chunk); the same input always gives the same ids.
     /// Chunk metadata is the document's plus `chunk` (the position, from 0).
     pub fn chunk(&self, doc: &LoadedDocument, version: &str) -> Vec<Chunk> {
+        let mut chunks = self.pieces(doc, version);
+        for chunk in &mut chunks {
+            with_document_metadata(chunk, &doc.document.metadata);
+        }
+        chunks
+    }
+
+    /// [`Chunker::chunk`] with only `chunk` in each chunk's metadata: ingestion copies the
+    /// document's in when it writes a batch, so a document of many chunks holds its
+    /// metadata once, not once per chunk.
+    pub(crate) fn pieces(&self, doc: &LoadedDocument, version: &str) -> Vec<Chunk> {
         let text = doc.document.text.as_str();
+        let hashed_metadata = canonical_metadata(&doc.document.metadata);
         let pieces: Vec<&str> = if doc.markdown {
             self.markdown.chunks(text).collect()
         } else {
@@ -117,10 +139,10 @@ impl Chunker {
             .filter(|p| !p.trim().is_empty())
             .enumerate()
             .map(|(i, piece)| {
-                let mut metadata = doc.document.metadata.clone();
+                let mut metadata = Metadata::new();
                 metadata.insert("chunk".into(), i.into());
                 Chunk {
-                    id: chunk_id(&doc.document.id, i, piece, version),
+                    id: hashed_id(&doc.document.id, i, piece, &hashed_metadata, version),
                     document_id: doc.document.id.clone(),
                     text: piece.to_string(),
                     metadata,
@@ -130,10 +152,50 @@ impl Chunker {
     }
 }
 
-/// A UUID-formatted content hash.
-pub fn chunk_id(document_id: &str, position: usize, text: &str, version: &str) -> String {
+/// Puts `document`'s metadata before a piece's own (`chunk`, which wins).
+pub(crate) fn with_document_metadata(chunk: &mut Chunk, document: &Metadata) {
+    let own = std::mem::replace(&mut chunk.metadata, document.clone());
+    chunk.metadata.extend(own);
+}
+
+/// A UUID-formatted content hash of a chunk's document id, position, text, document
+/// metadata and `version`.
+pub fn chunk_id(
+    document_id: &str,
+    position: usize,
+    text: &str,
+    metadata: &Metadata,
+    version: &str,
+) -> String {
+    hashed_id(
+        document_id,
+        position,
+        text,
+        &canonical_metadata(metadata),
+        version,
+    )
+}
+
+fn canonical_metadata(metadata: &Metadata) -> Vec<u8> {
+    let mut out = Vec::new();
+    canonical_object(metadata, &mut out);
+    out
+}
+
+fn hashed_id(
+    document_id: &str,
+    position: usize,
+    text: &str,
+    metadata: &[u8],
+    version: &str,
+) -> String {
     let mut h = Sha256::new();
-    for part in [document_id.as_bytes(), text.as_bytes(), version.as_bytes()] {
+    for part in [
+        document_id.as_bytes(),
+        text.as_bytes(),
+        metadata,
+        version.as_bytes(),
+    ] {
         h.update((part.len() as u64).to_le_bytes());
         h.update(part);
     }
@@ -148,6 +210,41 @@ pub fn chunk_id(document_id: &str, position: usize, text: &str, version: &str) -
         &hex[16..20],
         &hex[20..32]
     )
+}
+
+/// `value` as JSON with every object's keys sorted: serde_json keeps insertion order here
+/// (a dependency enables `preserve_order`), and equal metadata must hash the same however
+/// its keys were ordered. Parsed JSON nests at most 128 deep, which bounds the recursion.
+fn canonical_object(map: &Metadata, out: &mut Vec<u8>) {
+    let mut entries: Vec<_> = map.iter().collect();
+    entries.sort_by(|a, b| a.0.cmp(b.0));
+    out.push(b'{');
+    for (i, (key, value)) in entries.into_iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend(serde_json::to_vec(key).expect("strings serialize"));
+        out.push(b':');
+        canonical_json(value, out);
+    }
+    out.push(b'}');
+}
+
+fn canonical_json(value: &Value, out: &mut Vec<u8>) {
+    match value {
+        Value::Object(map) => canonical_object(map, out),
+        Value::Array(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                canonical_json(item, out);
+            }
+            out.push(b']');
+        }
+        scalar => out.extend(serde_json::to_vec(scalar).expect("scalars serialize")),
+    }
 }
 
 #[cfg(test)]
@@ -193,8 +290,23 @@ mod tests {
     }
 
     #[test]
+    fn chunk_ids_change_with_metadata_but_not_with_its_key_order() {
+        let meta = |pairs: &[(&str, &str)]| -> Metadata {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), Value::from(*v)))
+                .collect()
+        };
+        let a = chunk_id("d", 0, "t", &meta(&[("tenant", "a"), ("acl", "x")]), "");
+        let reordered = chunk_id("d", 0, "t", &meta(&[("acl", "x"), ("tenant", "a")]), "");
+        let retagged = chunk_id("d", 0, "t", &meta(&[("tenant", "b"), ("acl", "x")]), "");
+        assert_eq!(a, reordered);
+        assert_ne!(a, retagged);
+    }
+
+    #[test]
     fn chunk_ids_are_uuids() {
-        let id = chunk_id("d", 0, "t", "");
+        let id = chunk_id("d", 0, "t", &Metadata::new(), "");
         assert_eq!(id.len(), 36);
         assert_eq!(id.matches('-').count(), 4);
     }

@@ -6,11 +6,16 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use ragweave_core::{Chunk, ChunkStore, EmbedInput, EmbeddedChunk, Embedder, Result};
+use ragweave_core::{
+    Chunk, ChunkStore, EmbedInput, EmbeddedChunk, Embedder, Error, Metadata, Result,
+};
 
-use crate::chunker::Chunker;
+use crate::chunker::{Chunker, with_document_metadata};
 use crate::error::IngestError;
-use crate::loader::{LoadedDocument, Loader, SourceFile, list_files};
+use crate::loader::{
+    FILE_ID_SCHEME, LoadedDocument, Loader, SourceFile, directory_id_prefix, list_files,
+    metadata_bytes,
+};
 
 /// What one ingestion run did.
 #[derive(Debug, Default)]
@@ -61,6 +66,11 @@ impl IngestReport {
 ///   are compared with its new ones: an unchanged document costs no write, a changed one
 ///   has its new chunks written and then its old ones deleted, and documents whose file is
 ///   gone (within the ingested root) are removed.
+/// - A run owns only the documents of its root: a file's id is the `file://` URL of its
+///   absolute path ([`SourceFile::id`]), and the removal pass looks only at ids under the
+///   root's own (`file:///a/docs/` for the folder `/a/docs`; the file's id and its records
+///   for a one-file root). Ingesting `/b/docs` leaves `/a/docs`'s documents alone, and
+///   documents written by [`Ingestor::ingest_documents`] can never carry such an id.
 /// - Chunks are embedded and upserted in batches. The store is the only record of
 ///   progress, so a run killed at any point resumes on the next: written batches compare
 ///   equal and are skipped, the rest are written. Ids are deterministic, so nothing is
@@ -164,7 +174,7 @@ impl Ingestor {
             let docs = match self.loader.load(file) {
                 Ok(docs) => docs,
                 Err(e) => {
-                    tracing::warn!(file = %file.path.display(), "{e}");
+                    tracing::warn!(file = %file.path.display(), "{}", ragweave_core::Report::of(&e));
                     if e.is_skip() {
                         report.skipped.push(e);
                     } else {
@@ -210,10 +220,37 @@ impl Ingestor {
     }
 
     /// Ingests documents given in memory (an HTTP upload), as [`Ingestor::ingest`] does
-    /// files: unchanged documents cost nothing, changed ones are rewritten, a document id
-    /// given twice keeps its first text. Nothing is removed: a caller that wants a
-    /// document gone deletes it. `report.files` stays 0.
+    /// files: unchanged documents cost nothing, changed ones (text or metadata) are
+    /// rewritten, a document id given twice keeps its first text. Nothing is removed: a
+    /// caller that wants a document gone deletes it. `report.files` stays 0.
+    ///
+    /// Refused before anything is written: ids starting with [`FILE_ID_SCHEME`], which
+    /// belong to file ingestion (`documents[i].id`; that is what keeps an ingest of a folder
+    /// from removing an upload, and an upload from overwriting a file), and metadata over
+    /// [`Loader::max_metadata_bytes`] (`documents[i].metadata`).
     pub async fn ingest_documents(&self, docs: Vec<LoadedDocument>) -> Result<IngestReport> {
+        let limit = self.loader.max_metadata_bytes;
+        for (i, doc) in docs.iter().enumerate() {
+            if doc.document.id.starts_with(FILE_ID_SCHEME) {
+                return Err(Error::invalid(
+                    format!("documents[{i}].id"),
+                    format!(
+                        "ids starting with `{FILE_ID_SCHEME}` are reserved for files ingested \
+                         from disk"
+                    ),
+                ));
+            }
+            let bytes = metadata_bytes(&doc.document.metadata);
+            if bytes > limit {
+                return Err(Error::invalid(
+                    format!("documents[{i}].metadata"),
+                    format!(
+                        "is {bytes} bytes of JSON, over the {limit}-byte limit: every chunk \
+                         carries a copy"
+                    ),
+                ));
+            }
+        }
         let started = Instant::now();
         let mut report = IngestReport::default();
         let version = self.version();
@@ -254,7 +291,7 @@ impl Ingestor {
         report: &mut IngestReport,
     ) -> Result<()> {
         let id = &doc.document.id;
-        let chunks = self.chunker.chunk(doc, version);
+        let chunks = self.chunker.pieces(doc, version);
         let old: HashSet<String> = if maybe_stored {
             self.store
                 .document_chunk_ids(id)
@@ -277,15 +314,28 @@ impl Ingestor {
         batch
             .stale
             .extend(old.iter().filter(|id| !new.contains(id.as_str())).cloned());
-        batch
-            .chunks
-            .extend(chunks.into_iter().filter(|c| !old.contains(&c.id)));
+        let metadata = Arc::new(doc.document.metadata.clone());
+        batch.chunks.extend(
+            chunks
+                .into_iter()
+                .filter(|c| !old.contains(&c.id))
+                .map(|c| (c, Arc::clone(&metadata))),
+        );
         Ok(())
     }
 
     async fn write(&self, batch: &mut Batch, report: &mut IngestReport) -> Result<()> {
-        let chunks = std::mem::take(&mut batch.chunks);
-        for part in chunks.chunks(self.batch_size) {
+        let mut queued = std::mem::take(&mut batch.chunks);
+        while !queued.is_empty() {
+            let n = queued.len().min(self.batch_size);
+            // The document's metadata is copied into a chunk only for the batch written.
+            let part: Vec<Chunk> = queued
+                .drain(..n)
+                .map(|(mut chunk, metadata)| {
+                    with_document_metadata(&mut chunk, &metadata);
+                    chunk
+                })
+                .collect();
             let vectors = match &self.embedder {
                 Some(e) => {
                     let texts: Vec<String> = part.iter().map(|c| c.text.clone()).collect();
@@ -297,14 +347,14 @@ impl Ingestor {
                 }
                 None => vec![None; part.len()],
             };
+            let written = part.len();
             let embedded: Vec<EmbeddedChunk> = part
-                .iter()
-                .cloned()
+                .into_iter()
                 .zip(vectors)
                 .map(|(chunk, vector)| EmbeddedChunk { chunk, vector })
                 .collect();
             self.store.upsert(embedded).await?;
-            report.chunks_written += part.len();
+            report.chunks_written += written;
         }
         // Old versions go only once every new chunk of their documents is stored.
         let stale = std::mem::take(&mut batch.stale);
@@ -331,15 +381,17 @@ impl Ingestor {
     }
 }
 
+/// Chunks waiting to be written, each with its document's metadata (shared, not copied),
+/// and the stale chunk ids to delete once they are.
 #[derive(Default)]
 struct Batch {
-    chunks: Vec<Chunk>,
+    chunks: Vec<(Chunk, Arc<Metadata>)>,
     stale: Vec<String>,
 }
 
 /// Which stored documents a run over one root is responsible for.
 enum Scope {
-    /// Everything named under a directory root: `docs/...`.
+    /// Every file id under a directory root: `file:///home/me/docs/...`.
     Directory(String),
     /// The documents of a single-file root.
     File(SourceFile),
@@ -356,18 +408,23 @@ impl Scope {
                     path: root.to_path_buf(),
                     source,
                 })?;
-            let name = canonical
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            return Ok(Scope::Directory(format!("{name}/")));
+            return Ok(Scope::Directory(directory_id_prefix(&canonical)));
         }
         Ok(files.first().cloned().map_or(Scope::Nothing, Scope::File))
     }
 
     fn contains(&self, document_id: &str) -> bool {
         match self {
-            Scope::Directory(prefix) => document_id.starts_with(prefix.as_str()),
+            // Hidden entries are never listed, so a run cannot tell whether their documents
+            // are gone: they belong to whoever ingested them as a root of their own.
+            Scope::Directory(prefix) => {
+                document_id
+                    .strip_prefix(prefix.as_str())
+                    .is_some_and(|rest| {
+                        let path = rest.split_once('#').map_or(rest, |(path, _)| path);
+                        !path.split('/').any(|segment| segment.starts_with('.'))
+                    })
+            }
             Scope::File(file) => file.owns(document_id),
             Scope::Nothing => false,
         }

@@ -39,26 +39,68 @@ impl FileKind {
     }
 }
 
+/// How ids of documents read from files begin; [`crate::Ingestor::ingest_documents`] refuses
+/// ids that do, so no upload can fall in the scope of a file ingestion.
+pub const FILE_ID_SCHEME: &str = "file://";
+
 /// An input file found under the root.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SourceFile {
     /// Where it is on disk.
     pub path: PathBuf,
-    /// Its name in the store: the path from the root's parent, with `/` separators
-    /// (`docs/guide.md`). Document ids start with it.
+    /// Its document id: the `file://` URL of its absolute path, under the canonical root
+    /// (`file:///home/me/docs/guide.md`), with `%`, `#` and bytes that are not UTF-8
+    /// percent-escaped, so two different paths never share an id. A JSON or JSONL file's
+    /// documents are `<id>#<record id>`.
+    pub id: String,
+    /// Its name for display: the path from the root's parent (`docs/guide.md`), escaped as
+    /// the id is. Documents carry it as `source` metadata.
     pub name: String,
     /// How it is read.
     pub kind: FileKind,
 }
 
 impl SourceFile {
-    /// Whether `document_id` came from this file: the file's own id, or `name#id` for a
-    /// document of a JSON or JSONL file.
+    /// Whether `document_id` came from this file: the file's own id, or `<id>#<record>` for
+    /// a document of a JSON or JSONL file.
     pub fn owns(&self, document_id: &str) -> bool {
         document_id
-            .strip_prefix(self.name.as_str())
+            .strip_prefix(self.id.as_str())
             .is_some_and(|rest| rest.is_empty() || rest.starts_with('#'))
     }
+}
+
+/// The document id of the file at `path` (absolute): see [`SourceFile::id`].
+pub fn file_id(path: &Path) -> String {
+    format!("{FILE_ID_SCHEME}{}", escape_path(path))
+}
+
+/// The id prefix of every document under the directory `root` (absolute), ending in `/`.
+pub fn directory_id_prefix(root: &Path) -> String {
+    let id = file_id(root);
+    if id.ends_with('/') { id } else { id + "/" }
+}
+
+/// A path as text that names it alone: `%` and `#` (the record separator) and every byte
+/// that is not UTF-8 are written `%XX`; `\` separators become `/`.
+fn escape_path(path: &Path) -> String {
+    #[cfg(unix)]
+    let bytes = std::os::unix::ffi::OsStrExt::as_bytes(path.as_os_str()).to_vec();
+    #[cfg(not(unix))]
+    let bytes = path.to_string_lossy().replace('\\', "/").into_bytes();
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match c {
+                '%' | '#' => out.push_str(&format!("%{:02X}", c as u32)),
+                c => out.push(c),
+            }
+        }
+        for b in chunk.invalid() {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 /// A document read from a file, and whether its text is markdown.
@@ -140,19 +182,19 @@ pub fn list_files(root: &Path) -> Result<Listing, IngestError> {
         };
         // Named by where it sits under the root, not where a link inside the root leads.
         let relative = path.strip_prefix(root).unwrap_or(&path);
-        let mut name = canonical_root
-            .strip_prefix(&base)
-            .unwrap_or(&canonical_root)
-            .join(relative)
-            .to_string_lossy()
-            .replace('\\', "/");
-        if root.is_file() {
-            name = canonical_root
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or(name);
-        }
-        listing.files.push(SourceFile { path, name, kind });
+        let absolute = if root.is_file() {
+            canonical_root.clone()
+        } else {
+            canonical_root.join(relative)
+        };
+        let name = escape_path(absolute.strip_prefix(&base).unwrap_or(&absolute));
+        let id = file_id(&absolute);
+        listing.files.push(SourceFile {
+            path,
+            id,
+            name,
+            kind,
+        });
     }
     Ok(listing)
 }
@@ -162,14 +204,36 @@ pub fn list_files(root: &Path) -> Result<Listing, IngestError> {
 pub struct Loader {
     /// Files larger than this many bytes are refused with [`IngestError::TooLarge`].
     pub max_file_bytes: u64,
+    /// A document's metadata (as JSON) larger than this many bytes is refused: every chunk
+    /// of the document carries a copy, so a huge `title` would be multiplied by the chunk
+    /// count. [`crate::Ingestor::ingest_documents`] holds uploads to it too.
+    pub max_metadata_bytes: usize,
 }
 
 impl Default for Loader {
     fn default() -> Self {
         Self {
             max_file_bytes: 32 << 20,
+            max_metadata_bytes: 32 << 10,
         }
     }
+}
+
+/// The length of `metadata` as JSON, counted without writing it out.
+pub fn metadata_bytes(metadata: &Metadata) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    serde_json::to_writer(&mut count, metadata).expect("JSON values serialize");
+    count.0
 }
 
 impl Loader {
@@ -188,8 +252,8 @@ impl Loader {
             }
         };
         match file.kind {
-            FileKind::Text => Ok(vec![doc(file.name.clone(), text, None, false)]),
-            FileKind::Markdown => Ok(vec![doc(file.name.clone(), text, None, true)]),
+            FileKind::Text => Ok(vec![doc(file.id.clone(), text, None, false)]),
+            FileKind::Markdown => Ok(vec![doc(file.id.clone(), text, None, true)]),
             FileKind::Html => {
                 let plain = html2text::config::plain()
                     .link_footnotes(false)
@@ -204,7 +268,7 @@ impl Loader {
                         path: file.path.clone(),
                     });
                 }
-                Ok(vec![doc(file.name.clone(), plain, None, false)])
+                Ok(vec![doc(file.id.clone(), plain, None, false)])
             }
             FileKind::Json => {
                 let value: Value =
@@ -225,7 +289,8 @@ impl Loader {
                     }
                 };
                 let single = records.len() == 1;
-                records_to_docs(file, records.into_iter().map(|r| (None, r)), single, &doc)
+                let records = records.into_iter().map(|r| (None, r));
+                records_to_docs(file, records, single, self.max_metadata_bytes, &doc)
             }
             FileKind::Jsonl => {
                 let mut records = Vec::new();
@@ -240,7 +305,13 @@ impl Loader {
                     })?;
                     records.push((Some(i + 1), value));
                 }
-                records_to_docs(file, records.into_iter(), false, &doc)
+                records_to_docs(
+                    file,
+                    records.into_iter(),
+                    false,
+                    self.max_metadata_bytes,
+                    &doc,
+                )
             }
         }
     }
@@ -287,6 +358,7 @@ fn records_to_docs(
     file: &SourceFile,
     records: impl Iterator<Item = (Option<usize>, Value)>,
     single: bool,
+    max_metadata_bytes: usize,
     doc: &MakeDoc<'_>,
 ) -> Result<Vec<LoadedDocument>, IngestError> {
     let mut docs = Vec::new();
@@ -314,9 +386,9 @@ fn records_to_docs(
             _ => None,
         };
         let id = match (&own_id, single) {
-            (None, true) => file.name.clone(),
-            (Some(id), _) => format!("{}#{id}", file.name),
-            (None, false) => format!("{}#{}", file.name, line.unwrap_or(n + 1)),
+            (None, true) => file.id.clone(),
+            (Some(id), _) => format!("{}#{id}", file.id),
+            (None, false) => format!("{}#{}", file.id, line.unwrap_or(n + 1)),
         };
         if let Some(first) = seen.insert(id.clone(), n) {
             return Err(bad(format!(
@@ -333,7 +405,15 @@ fn records_to_docs(
         if full.trim().is_empty() {
             continue;
         }
-        docs.push(doc(id, full, title, false));
+        let loaded = doc(id, full, title, false);
+        let bytes = metadata_bytes(&loaded.document.metadata);
+        if bytes > max_metadata_bytes {
+            return Err(bad(format!(
+                "record {n}'s metadata (its `title` and `source`) is {bytes} bytes of JSON, over \
+                 the {max_metadata_bytes}-byte limit (`max_metadata_bytes`): every chunk carries it"
+            )));
+        }
+        docs.push(loaded);
     }
     if docs.is_empty() {
         return Err(IngestError::Empty {

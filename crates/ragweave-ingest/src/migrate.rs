@@ -1,5 +1,5 @@
 //! Copying one store into another, resumably: what `ragweave migrate` does between any two
-//! stores of a config (the embedded store into a Qdrant cluster, an in-memory store to disk).
+//! stores of a config (the embedded store into a Qdrant cluster, or back).
 
 use std::path::{Path, PathBuf};
 

@@ -8,6 +8,7 @@ use ragweave_core::{
     Bm25Index, Bm25Params, ChunkStore, EmbeddedChunk, ExportPage, Query, Result, Retriever,
     StoreSearch, async_trait,
 };
+use ragweave_ingest::loader::{directory_id_prefix, file_id};
 use ragweave_ingest::{IngestError, Ingestor, Loader};
 
 /// Counts the writes that reach the store underneath.
@@ -63,6 +64,16 @@ fn write(root: &Path, name: &str, text: &str) {
     std::fs::write(path, text).unwrap();
 }
 
+/// The id ingestion gives the file `relative` under `root`.
+fn id(root: &Path, relative: &str) -> String {
+    directory_id_prefix(&root.canonicalize().unwrap()) + relative
+}
+
+fn sorted(mut ids: Vec<String>) -> Vec<String> {
+    ids.sort();
+    ids
+}
+
 fn tree(root: &Path) {
     write(
         root,
@@ -101,24 +112,27 @@ async fn ingests_every_kind_and_searches_it() {
         report.failed.is_empty() && report.skipped.is_empty(),
         "{report:?}"
     );
-    let mut docs = store.document_ids().await.unwrap();
-    docs.sort();
-    assert_eq!(
-        docs,
-        [
-            "kb/corpus.jsonl#d1",
-            "kb/corpus.jsonl#d2",
-            "kb/guide.md",
-            "kb/notes/plain.txt",
-            "kb/page.html"
-        ]
+    let docs = sorted(store.document_ids().await.unwrap());
+    let expected = [
+        "corpus.jsonl#d1",
+        "corpus.jsonl#d2",
+        "guide.md",
+        "notes/plain.txt",
+    ];
+    let expected = sorted(
+        expected
+            .iter()
+            .chain(&["page.html"])
+            .map(|r| id(&root, r))
+            .collect(),
     );
+    assert_eq!(docs, expected);
     let hits = store
         .inner
         .retrieve(&Query::new("zinc immunity").top_k(1))
         .await
         .unwrap();
-    assert_eq!(hits[0].chunk.document_id, "kb/corpus.jsonl#d1");
+    assert_eq!(hits[0].chunk.document_id, id(&root, "corpus.jsonl#d1"));
     assert_eq!(hits[0].chunk.metadata["source"], "kb/corpus.jsonl");
     assert_eq!(hits[0].chunk.metadata["title"], "Zinc");
     assert!(
@@ -165,7 +179,7 @@ async fn changed_and_deleted_files_replace_and_remove_their_chunks() {
     ingestor.ingest(&other).await.unwrap();
     ingestor.ingest(&root).await.unwrap();
     let old = store
-        .document_chunk_ids("kb/notes/plain.txt")
+        .document_chunk_ids(&id(&root, "notes/plain.txt"))
         .await
         .unwrap();
 
@@ -185,22 +199,18 @@ async fn changed_and_deleted_files_replace_and_remove_their_chunks() {
     assert_eq!(report.removed, 2, "page.html and corpus d2: {report:?}");
     assert_eq!(report.unchanged, 2);
     let new = store
-        .document_chunk_ids("kb/notes/plain.txt")
+        .document_chunk_ids(&id(&root, "notes/plain.txt"))
         .await
         .unwrap();
     assert_eq!(new.len(), 1);
     assert!(!old.contains(&new[0]), "a changed text gets a new id");
-    let mut docs = store.document_ids().await.unwrap();
-    docs.sort();
-    assert_eq!(
-        docs,
-        [
-            "kb/corpus.jsonl#d1",
-            "kb/guide.md",
-            "kb/notes/plain.txt",
-            "other.txt"
-        ]
-    );
+    let docs = sorted(store.document_ids().await.unwrap());
+    let mut expected: Vec<String> = ["corpus.jsonl#d1", "guide.md", "notes/plain.txt"]
+        .iter()
+        .map(|r| id(&root, r))
+        .collect();
+    expected.push(file_id(&other.canonicalize().unwrap()));
+    assert_eq!(docs, sorted(expected));
     let hits = store
         .inner
         .retrieve(&Query::new("router experts").top_k(5))
@@ -285,14 +295,14 @@ async fn bad_files_are_typed_problems_and_lose_nothing_stored() {
     // Nothing stored was lost; a link inside the root is followed.
     assert!(
         !store
-            .document_chunk_ids("kb/guide.md")
+            .document_chunk_ids(&id(&root, "guide.md"))
             .await
             .unwrap()
             .is_empty()
     );
     assert!(
         !store
-            .document_chunk_ids("kb/notes-link/plain.txt")
+            .document_chunk_ids(&id(&root, "notes-link/plain.txt"))
             .await
             .unwrap()
             .is_empty()
@@ -306,7 +316,7 @@ async fn bad_files_are_typed_problems_and_lose_nothing_stored() {
     assert_eq!(report.removed, 1, "{report:?}");
     assert!(
         store
-            .document_chunk_ids("kb/page.html")
+            .document_chunk_ids(&id(&root, "page.html"))
             .await
             .unwrap()
             .is_empty()
@@ -315,6 +325,7 @@ async fn bad_files_are_typed_problems_and_lose_nothing_stored() {
     // A higher limit reads the large file (it is all NUL bytes: binary).
     let loose = Ingestor::new(store.clone()).loader(Loader {
         max_file_bytes: 64 << 20,
+        ..Loader::default()
     });
     let report = loose.ingest(&root).await.unwrap();
     assert!(
@@ -363,4 +374,184 @@ async fn documents_in_memory_are_diffed_like_files_and_never_removed() {
         .unwrap();
     assert_eq!(hits[0].chunk.document_id, "a");
     assert_eq!(store.count().await.unwrap(), 2);
+}
+
+#[tokio::test]
+async fn roots_with_the_same_folder_name_and_uploads_keep_each_others_documents() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a/docs"), dir.path().join("b/docs"));
+    write(&a, "guide.md", "Install with cargo.");
+    write(&b, "guide.md", "Install with pip.");
+    write(&b, "extra.txt", "Only in b.");
+    let store = counting();
+    let ingestor = Ingestor::new(store.clone());
+    ingestor
+        .ingest_documents(vec![uploaded("docs/uploaded.md", "Sent over HTTP.")])
+        .await
+        .unwrap();
+    ingestor.ingest(&a).await.unwrap();
+    let report = ingestor.ingest(&b).await.unwrap();
+    assert_eq!((report.added, report.removed), (2, 0), "{report:?}");
+    // Re-ingesting `a` after `b` removes nothing of `b`'s or the upload's.
+    let again = ingestor.ingest(&a).await.unwrap();
+    assert_eq!((again.unchanged, again.removed), (1, 0), "{again:?}");
+    let expected = vec![
+        id(&a, "guide.md"),
+        id(&b, "extra.txt"),
+        id(&b, "guide.md"),
+        "docs/uploaded.md".to_string(),
+    ];
+    assert_eq!(
+        sorted(store.document_ids().await.unwrap()),
+        sorted(expected)
+    );
+    // Hidden entries are never listed under a root, so documents ingested from one as a
+    // root of its own stay when the folder around it is ingested.
+    write(&a, ".drafts/plan.md", "A hidden draft.");
+    ingestor.ingest(&a.join(".drafts")).await.unwrap();
+    let report = ingestor.ingest(&a).await.unwrap();
+    assert_eq!(report.removed, 0, "{report:?}");
+    assert!(
+        !store
+            .document_chunk_ids(&id(&a, ".drafts/plan.md"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // A file gone from `b` is removed from `b` alone.
+    std::fs::remove_file(b.join("guide.md")).unwrap();
+    let report = ingestor.ingest(&b).await.unwrap();
+    assert_eq!(report.removed, 1, "{report:?}");
+    assert!(
+        !store
+            .document_chunk_ids(&id(&a, "guide.md"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn one_file_roots_with_the_same_name_do_not_overwrite_each_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    write(&a, "notes.txt", "Notes of a.");
+    write(&b, "notes.txt", "Notes of b.");
+    let store = counting();
+    let ingestor = Ingestor::new(store.clone());
+    ingestor.ingest(&a.join("notes.txt")).await.unwrap();
+    let report = ingestor.ingest(&b.join("notes.txt")).await.unwrap();
+    assert_eq!((report.added, report.removed), (1, 0), "{report:?}");
+    assert_eq!(
+        sorted(store.document_ids().await.unwrap()),
+        sorted(vec![id(&a, "notes.txt"), id(&b, "notes.txt")])
+    );
+}
+
+#[tokio::test]
+async fn a_change_of_metadata_alone_rewrites_the_document() {
+    let store = counting();
+    let ingestor = Ingestor::new(store.clone());
+    let tagged = |tenant: &str| {
+        let mut doc = uploaded("report", "Quarterly figures for the board.");
+        doc.document.metadata.insert("tenant".into(), tenant.into());
+        doc
+    };
+    ingestor.ingest_documents(vec![tagged("a")]).await.unwrap();
+    let report = ingestor.ingest_documents(vec![tagged("b")]).await.unwrap();
+    assert_eq!((report.updated, report.unchanged), (1, 0), "{report:?}");
+    let hits = store
+        .inner
+        .retrieve(&Query::new("quarterly figures"))
+        .await
+        .unwrap();
+    assert_eq!(hits.len(), 1, "the old version is gone: {hits:?}");
+    assert_eq!(hits[0].chunk.metadata["tenant"], "b");
+}
+
+#[tokio::test]
+async fn uploads_cannot_take_the_ids_of_files() {
+    let store = counting();
+    let ingestor = Ingestor::new(store.clone());
+    let e = ingestor
+        .ingest_documents(vec![
+            uploaded("fine", "A fine document."),
+            uploaded("file:///srv/docs/guide.md", "Pretends to be a file."),
+        ])
+        .await
+        .unwrap_err();
+    let message = e.to_string();
+    assert!(
+        message.contains("documents[1].id") && message.contains("file://"),
+        "{message}"
+    );
+    assert_eq!(store.count().await.unwrap(), 0, "nothing is written");
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn file_names_get_ids_of_their_own_even_when_not_utf8() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("kb");
+    std::fs::create_dir_all(&root).unwrap();
+    // Both read `caf\u{fffd}.txt` after a lossy conversion.
+    for (name, text) in [
+        (&b"caf\xe9.txt"[..], "Latin-1 name."),
+        (&b"caf\xe8.txt"[..], "Another Latin-1 name."),
+        (
+            &b"50%#1.txt"[..],
+            "A name with the escape and record characters.",
+        ),
+        (&b"50%25%231.txt"[..], "A name that looks escaped already."),
+    ] {
+        let name = std::ffi::OsStr::from_bytes(name);
+        std::fs::write(root.join(name), text).unwrap();
+    }
+    let store = counting();
+    let report = Ingestor::new(store.clone()).ingest(&root).await.unwrap();
+    assert_eq!(report.added, 4, "{report:?}");
+    let expected = [
+        "caf%E9.txt",
+        "caf%E8.txt",
+        "50%25%231.txt",
+        "50%2525%25231.txt",
+    ];
+    assert_eq!(
+        sorted(store.document_ids().await.unwrap()),
+        sorted(expected.iter().map(|r| id(&root, r)).collect())
+    );
+}
+
+#[tokio::test]
+async fn metadata_over_the_limit_is_refused_with_its_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("kb");
+    let title = "t".repeat(40 << 10);
+    write(
+        &root,
+        "corpus.jsonl",
+        &format!(
+            "{{\"_id\": \"ok\", \"text\": \"fine\"}}\n{{\"_id\": \"big\", \"title\": \"{title}\", \"text\": \"x\"}}\n"
+        ),
+    );
+    let store = counting();
+    let ingestor = Ingestor::new(store.clone());
+    let report = ingestor.ingest(&root).await.unwrap();
+    assert!(
+        matches!(&report.failed[..], [IngestError::Malformed { line: Some(2), reason, .. }] if reason.contains("title") && reason.contains("32768-byte")),
+        "{report:?}"
+    );
+
+    let mut upload = uploaded("big", "Small text, large metadata.");
+    upload
+        .document
+        .metadata
+        .insert("acl".into(), "x".repeat(40 << 10).into());
+    let e = ingestor
+        .ingest_documents(vec![uploaded("ok", "fine"), upload])
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("documents[1].metadata"), "{e}");
+    assert_eq!(store.count().await.unwrap(), 0, "nothing is written");
 }

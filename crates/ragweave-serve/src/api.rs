@@ -309,8 +309,10 @@ pub struct DocumentIn {
     pub id: String,
     /// Its text.
     pub text: String,
-    /// Metadata filters can match.
-    #[serde(default)]
+    /// Metadata filters can match: at most
+    /// [`MAX_JSON_VALUES`](ragweave_core::bounded::MAX_JSON_VALUES) values and the ingestor's
+    /// `max_metadata_bytes` of JSON.
+    #[serde(default, deserialize_with = "ragweave_core::bounded::metadata")]
     pub metadata: Metadata,
     /// Chunk along markdown structure.
     #[serde(default)]

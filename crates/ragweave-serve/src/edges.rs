@@ -1,5 +1,8 @@
-//! What every API request passes through: metrics, bearer auth, the concurrency limit.
+//! What every API request passes through, in order: metrics (and a caught panic), the
+//! reply deadline, bearer auth (or, without a token, the `Host` check), the body read in
+//! full, the concurrency limit.
 
+use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -11,6 +14,9 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
+use futures::FutureExt;
+use http_body_util::BodyExt;
+use tokio::sync::OwnedSemaphorePermit;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -28,7 +34,25 @@ pub(crate) async fn observe(
         .to_string();
     state.metrics.request_started();
     let started = Instant::now();
-    let response = next.run(request).await;
+    // A handler that panics answers 500 and is counted like any other request; the panic
+    // would otherwise end the connection with no reply and no count.
+    let response = match AssertUnwindSafe(next.run(request)).catch_unwind().await {
+        Ok(response) => response,
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| panic.downcast_ref::<&str>().copied())
+                .unwrap_or("a panic");
+            tracing::error!(%route, panic = what, "handler panicked");
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "internal error; the server log has the cause",
+            )
+            .into_response()
+        }
+    };
     state
         .metrics
         .record(&route, response.status().as_u16(), started.elapsed());
@@ -63,6 +87,147 @@ pub(crate) async fn authorize(
         }
     }
     next.run(request).await
+}
+
+/// Without a token, 421 unless `Host` names this machine or an allowed host: a browser
+/// page on a rebound name would otherwise reach a loopback server with no auth at all.
+pub(crate) async fn check_host(
+    State(state): State<Arc<AppState>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if state.options.token.is_none() {
+        let host = request
+            .headers()
+            .get(header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if !host_allowed(host, &state.options.allowed_hosts) {
+            return ApiError::new(
+                StatusCode::MISDIRECTED_REQUEST,
+                "host_not_allowed",
+                "this server has no token and answers only requests for localhost or its \
+                 allowed hosts (`--allowed-host`)",
+            )
+            .into_response();
+        }
+    }
+    next.run(request).await
+}
+
+/// Whether `host` (a `Host` header: a name or address, maybe with a port) is loopback,
+/// `localhost` or one of `allowed`.
+fn host_allowed(host: &str, allowed: &[String]) -> bool {
+    let name = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => host.rsplit_once(':').map_or(host, |(name, _port)| name),
+    };
+    let name = name.trim_end_matches('.').to_ascii_lowercase();
+    name == "localhost"
+        || name.ends_with(".localhost")
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+        || allowed.iter().any(|a| a.eq_ignore_ascii_case(&name))
+}
+
+/// 504 when no reply has begun within [`ServeOptions::request_timeout`](crate::ServeOptions).
+pub(crate) async fn deadline(
+    State(state): State<Arc<AppState>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let limit = state.options.request_timeout;
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::new(
+            StatusCode::GATEWAY_TIMEOUT,
+            "request_timeout",
+            format!("no reply within {limit:?}, this server's request timeout"),
+        )
+        .into_response(),
+    }
+}
+
+/// Reads the whole body before the request takes a place among the concurrency permits, so
+/// a client that trickles bytes holds none: 408 past the body timeout, 413 past the body
+/// limit, 503 when bodies being read hold [`ServeOptions::max_buffered_bytes`] already.
+/// What the body holds stays counted until the reply is sent.
+pub(crate) async fn read_body(
+    State(state): State<Arc<AppState>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let (parts, mut body) = request.into_parts();
+    let options = &state.options;
+    let declared = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > options.max_body_bytes as u64) {
+        return too_large();
+    }
+    let give_up = tokio::time::Instant::now() + options.body_read_timeout;
+    let mut data = bytes::BytesMut::new();
+    let mut held: Option<OwnedSemaphorePermit> = None;
+    loop {
+        let frame = match tokio::time::timeout_at(give_up, body.frame()).await {
+            Err(_) => {
+                return ApiError::new(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "body_timeout",
+                    format!(
+                        "the request body did not arrive within {:?}",
+                        options.body_read_timeout
+                    ),
+                )
+                .into_response();
+            }
+            Ok(None) => break,
+            Ok(Some(Err(e))) => {
+                return ApiError::new(StatusCode::BAD_REQUEST, "unreadable_body", e.to_string())
+                    .into_response();
+            }
+            Ok(Some(Ok(frame))) => frame,
+        };
+        let Ok(chunk) = frame.into_data() else {
+            continue;
+        };
+        // A body over the budget of all bodies could never be read: too large, not busy.
+        if data.len() + chunk.len() > options.max_body_bytes.min(options.max_buffered_bytes) {
+            return too_large();
+        }
+        let permit = u32::try_from(chunk.len())
+            .ok()
+            .and_then(|n| state.buffered.clone().try_acquire_many_owned(n).ok());
+        let Some(permit) = permit else {
+            state.metrics.overloaded();
+            return ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "overloaded",
+                "this server holds as many request bodies as it may; retry shortly",
+            )
+            .into_response();
+        };
+        match &mut held {
+            Some(h) => h.merge(permit),
+            None => held = Some(permit),
+        }
+        data.extend_from_slice(&chunk);
+    }
+    let request = Request::from_parts(parts, Body::from(data.freeze()));
+    let response = next.run(request).await;
+    on_body_end(response, move || drop(held))
+}
+
+fn too_large() -> Response {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "body_too_large",
+        "the request body is larger than this server's limit (`--max-body-bytes`)",
+    )
+    .into_response()
 }
 
 /// Compares without an early exit, so timing does not tell how much of a token was right.

@@ -104,28 +104,48 @@ impl ApiError {
 }
 
 impl From<Error> for ApiError {
+    /// A client's mistake gets the whole chain (the field, and what is wrong with it). A
+    /// failure of the server's own gets only what failed (`generator failed`): the cause may
+    /// hold an upstream URL, an upstream server's words or a file path, so it goes to the
+    /// log, not to whoever sent the request.
     fn from(e: Error) -> Self {
-        // The whole chain, each cause once: the component, then why it failed.
-        let message = e.report().to_string();
         match &e {
             Error::InvalidInput { field, .. } | Error::DimensionMismatch { field, .. } => {
-                ApiError::invalid(field.clone(), message)
+                ApiError::invalid(field.clone(), e.report().to_string())
             }
-            Error::NotFound { .. } => ApiError::new(StatusCode::NOT_FOUND, "not_found", message),
-            Error::Timeout { .. } => ApiError::new(StatusCode::GATEWAY_TIMEOUT, "timeout", message),
-            _ if e.is_transient() => {
-                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
+            Error::NotFound { .. } => {
+                ApiError::new(StatusCode::NOT_FOUND, "not_found", e.report().to_string())
             }
-            _ => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message),
+            _ => {
+                let (status, code) = match &e {
+                    Error::Timeout { .. } => (StatusCode::GATEWAY_TIMEOUT, "timeout"),
+                    _ if e.is_transient() => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+                    _ => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+                };
+                tracing::error!(%status, error = %e.report(), "request failed");
+                ApiError::new(
+                    status,
+                    code,
+                    format!("{}; the server log has the cause", summary(&e)),
+                )
+            }
         }
+    }
+}
+
+/// What failed, without why: the words of the error itself for kinds that name only a
+/// component or a stage, else a generic phrase.
+fn summary(e: &Error) -> String {
+    match e {
+        Error::Component { .. } | Error::AllExpertsFailed { .. } | Error::Timeout { .. } => {
+            e.to_string()
+        }
+        _ => "internal error".to_string(),
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if self.status.is_server_error() {
-            tracing::warn!(status = %self.status, "{}", self.message);
-        }
         let retry = self.status == StatusCode::SERVICE_UNAVAILABLE;
         let mut response = (self.status, axum::Json(self.body())).into_response();
         if retry {
@@ -177,8 +197,22 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     }
 }
 
-/// Parses JSON, naming the line, column and field of what failed.
+/// Parses JSON, naming the line, column and field of what failed. A body of more than
+/// [`MAX_BODY_JSON_VALUES`](ragweave_core::bounded::MAX_BODY_JSON_VALUES) values is refused
+/// before it is built (each value costs about 32 bytes however short its text).
 pub(crate) fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    use ragweave_core::bounded::{MAX_BODY_JSON_VALUES, check_values};
+    if let Err(e) = check_values(bytes, MAX_BODY_JSON_VALUES) {
+        let what = if e.is_syntax() || e.is_eof() {
+            "malformed JSON"
+        } else {
+            "request body too complex"
+        };
+        return Err(ApiError {
+            param: None,
+            ..ApiError::invalid("", format!("{what}: {e}"))
+        });
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
@@ -227,6 +261,39 @@ mod tests {
         );
         let e = parse::<Body>(br#"{"messages": [{"role": 1, "content": ""}]}"#).unwrap_err();
         assert_eq!(e.param.as_deref(), Some("messages[0].role"), "{e:?}");
+    }
+
+    #[test]
+    fn server_failures_say_what_failed_but_not_why() {
+        let upstream = Error::transient(
+            "generator",
+            "http://10.0.0.7:8000/v1 said: key sk-planted-secret is invalid (/srv/models/a.gguf)",
+        );
+        let reply = ApiError::from(upstream);
+        assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(
+            reply.message.starts_with("generator failed"),
+            "{}",
+            reply.message
+        );
+        for leak in ["10.0.0.7", "sk-planted-secret", "/srv/models"] {
+            assert!(!reply.message.contains(leak), "{}", reply.message);
+        }
+        let io = Error::Io {
+            path: "/srv/secret/store".into(),
+            source: std::io::Error::other("disk full"),
+        };
+        assert_eq!(
+            ApiError::from(io).message,
+            "internal error; the server log has the cause"
+        );
+        // A client's own mistake keeps its whole explanation.
+        let bad = ApiError::from(Error::invalid("query.text", "the query is empty"));
+        assert!(
+            bad.message.contains("the query is empty"),
+            "{}",
+            bad.message
+        );
     }
 
     #[test]

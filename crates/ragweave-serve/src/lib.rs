@@ -8,10 +8,12 @@
 //! - `POST /v1/retrieve`, `POST /v1/ingest`, `GET /v1/models`, `GET /healthz`,
 //!   `GET /metrics` (Prometheus), `GET /openapi.json`.
 //!
-//! Bearer-token auth when a token is set, a body limit (413), a concurrency limit that
-//! answers 503 at once rather than queueing, errors in OpenAI's JSON shape with the status
-//! that fits, and a graceful shutdown that lets in-flight requests (streams included)
-//! finish. A client that disconnects mid-stream drops the generation, which stops it.
+//! Bearer-token auth when a token is set (and without one, loopback only and a `Host`
+//! check), a body limit (413), bodies read in full under a timeout before a request takes
+//! its place under a concurrency limit that answers 503 at once rather than queueing,
+//! header, idle and reply timeouts, errors in OpenAI's JSON shape with the status that fits,
+//! and a graceful shutdown that lets in-flight requests (streams included) finish. A client
+//! that disconnects mid-stream drops the generation, which stops it.
 //!
 //! ```no_run
 //! use ragweave_core::config::BuiltPipeline;
@@ -43,6 +45,9 @@ pub use error::{ApiError, ErrorBody, ErrorDetail};
 pub use metrics::{Metrics, peak_rss_bytes};
 pub use served::{ServeOptions, Served};
 
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use state::AppState;
 
 /// A server for one pipeline and its components.
@@ -71,26 +76,55 @@ impl Server {
 
     /// Serves on `listener` until `shutdown` completes; then stops accepting, lets in-flight
     /// requests finish for up to [`ServeOptions::shutdown_grace`], and returns.
+    ///
+    /// Refuses (an `InvalidInput` error) to serve an address other than loopback without a
+    /// token, unless [`ServeOptions::allow_public_without_token`] says so. Each connection
+    /// must send its headers within [`ServeOptions::header_read_timeout`], which also closes
+    /// connections idle that long between requests.
     pub async fn run(
         self,
         listener: tokio::net::TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let grace = self.state.options.shutdown_grace;
-        let (tx, mut rx) = tokio::sync::watch::channel(false);
-        let signalled = async move {
-            shutdown.await;
-            tracing::info!("shutting down: finishing in-flight requests");
-            let _ = tx.send(true);
-        };
-        let serving = axum::serve(listener, self.router()).with_graceful_shutdown(signalled);
-        let deadline = async move {
-            let _ = rx.wait_for(|s| *s).await;
-            tokio::time::sleep(grace).await;
-        };
+        let options = &self.state.options;
+        let address = listener.local_addr()?;
+        options.check_exposure(address)?;
+        let grace = options.shutdown_grace;
+        let mut http = hyper::server::conn::http1::Builder::new();
+        http.timer(TokioTimer::new())
+            .header_read_timeout(options.header_read_timeout)
+            .keep_alive(true);
+        let router = self.router();
+        let connections = GracefulShutdown::new();
+        let mut shutdown = std::pin::pin!(shutdown);
+        loop {
+            let stream = tokio::select! {
+                accepted = listener.accept() => match accepted {
+                    Ok((stream, _peer)) => stream,
+                    Err(e) => {
+                        // Out of file descriptors and the like: wait rather than spin.
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
+                () = &mut shutdown => break,
+            };
+            let _ = stream.set_nodelay(true);
+            let service = TowerToHyperService::new(router.clone());
+            let connection =
+                connections.watch(http.serve_connection(TokioIo::new(stream), service));
+            tokio::spawn(async move {
+                if let Err(e) = connection.await {
+                    tracing::debug!(error = %e, "connection closed");
+                }
+            });
+        }
+        drop(listener);
+        tracing::info!("shutting down: finishing in-flight requests");
         tokio::select! {
-            r = serving => r,
-            () = deadline => {
+            () = connections.shutdown() => Ok(()),
+            () = tokio::time::sleep(grace) => {
                 tracing::warn!(?grace, "requests still in flight after the grace period; stopping");
                 Ok(())
             }

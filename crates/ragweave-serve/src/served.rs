@@ -31,7 +31,7 @@ impl Served {
                     .cloned()
                     .ok_or_else(|| {
                         Error::config(
-                            "ingest_store",
+                            "stores",
                             format!("no store named `{name}`; the config has {stores:?}"),
                         )
                     })?,
@@ -40,7 +40,7 @@ impl Served {
             (None, [only]) => built.components.get::<dyn ChunkStore>(only).cloned(),
             (None, several) => {
                 return Err(Error::config(
-                    "ingest_store",
+                    "stores",
                     format!(
                         "the config has several stores ({several:?}); name the one to ingest into"
                     ),
@@ -100,35 +100,114 @@ impl Served {
 }
 
 /// How a server behaves at its edges.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct ServeOptions {
     /// The model name of the pipeline in chat requests.
     pub model: String,
     /// When set, every request but `GET /healthz` and `GET /openapi.json` must carry
-    /// `Authorization: Bearer <token>`.
+    /// `Authorization: Bearer <token>`. `Debug` prints it redacted.
     pub token: Option<String>,
     /// Largest request body, in bytes (413 past it).
     pub max_body_bytes: usize,
+    /// Bytes of request bodies held at once, over every connection: bodies are read before
+    /// a request takes its place among [`ServeOptions::max_concurrency`] (so clients that
+    /// send slowly hold none), and this bounds what they hold instead (503 past it).
+    pub max_buffered_bytes: usize,
     /// Requests answered at once; more get 503 with `Retry-After` at once rather than
     /// queueing. A stream holds its place until its last token.
     pub max_concurrency: usize,
+    /// How long a connection may take to send a request's headers, and how long it may
+    /// stay open idle between requests; past it the connection is closed.
+    pub header_read_timeout: Duration,
+    /// How long a request's body may take to arrive (408 past it).
+    pub body_read_timeout: Duration,
+    /// How long a request may take from its headers to its reply's first byte (504 past
+    /// it); a stream's tokens after that are bounded by the generator's stage timeout.
+    pub request_timeout: Duration,
     /// After a shutdown signal, how long in-flight requests get to finish.
     pub shutdown_grace: Duration,
     /// Largest `top_k` of a retrieve request.
     pub max_top_k: usize,
+    /// Serve an address other than loopback without a token. Off, [`crate::Server::run`]
+    /// refuses to: anyone who can reach the port could read and write the store.
+    pub allow_public_without_token: bool,
+    /// Without a token, the `Host` names requests may carry (any port): besides these,
+    /// `localhost` and loopback addresses. A page on another site that resolves its own name
+    /// to 127.0.0.1 (DNS rebinding) sends its own name, and is refused (421).
+    pub allowed_hosts: Vec<String>,
 }
 
+impl ServeOptions {
+    /// Whether serving `address` is allowed: an address other than loopback needs a token,
+    /// unless [`ServeOptions::allow_public_without_token`] says otherwise.
+    pub fn check_exposure(&self, address: std::net::SocketAddr) -> std::io::Result<()> {
+        if self.token.is_none() && !address.ip().is_loopback() && !self.allow_public_without_token {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!(
+                    "refusing to serve {address} without a token: anyone who can reach it could \
+                     read and write the store. Set a token ($RAGWEAVE_API_TOKEN), bind \
+                     127.0.0.1, or pass --allow-public-without-token"
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl std::fmt::Debug for ServeOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServeOptions")
+            .field("model", &self.model)
+            .field("token", &Redacted(&self.token))
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("max_buffered_bytes", &self.max_buffered_bytes)
+            .field("max_concurrency", &self.max_concurrency)
+            .field("header_read_timeout", &self.header_read_timeout)
+            .field("body_read_timeout", &self.body_read_timeout)
+            .field("request_timeout", &self.request_timeout)
+            .field("shutdown_grace", &self.shutdown_grace)
+            .field("max_top_k", &self.max_top_k)
+            .field(
+                "allow_public_without_token",
+                &self.allow_public_without_token,
+            )
+            .field("allowed_hosts", &self.allowed_hosts)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for Redacted<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Some(_) => f.write_str("Some(\"<redacted>\")"),
+            None => f.write_str("None"),
+        }
+    }
+}
+
+/// A secret as `Debug` shows it.
+struct Redacted<'a>(&'a Option<String>);
+
 impl Default for ServeOptions {
-    /// Model `ragweave`, no token, 8 MiB bodies, 64 requests at once, 30 s to finish,
-    /// `top_k` up to 1,000.
+    /// Model `ragweave`, no token, 8 MiB bodies and 256 MiB of them at once, 64 requests at
+    /// once, 10 s for headers (and idle connections), 30 s for a body, 300 s to the first
+    /// byte of a reply, 30 s to finish after a signal, `top_k` up to 1,000, loopback only
+    /// without a token.
     fn default() -> Self {
         Self {
             model: "ragweave".into(),
             token: None,
             max_body_bytes: 8 << 20,
+            max_buffered_bytes: 256 << 20,
             max_concurrency: 64,
+            header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(30),
+            request_timeout: Duration::from_secs(300),
             shutdown_grace: Duration::from_secs(30),
             max_top_k: 1000,
+            allow_public_without_token: false,
+            allowed_hosts: Vec::new(),
         }
     }
 }

@@ -13,6 +13,9 @@ pub(crate) struct AppState {
     pub options: ServeOptions,
     pub metrics: Arc<Metrics>,
     pub permits: Arc<Semaphore>,
+    /// Bytes of request bodies that may be held at once; see
+    /// [`ServeOptions::max_buffered_bytes`].
+    pub buffered: Arc<Semaphore>,
     /// One ingest at a time: two uploads of one document must not both keep their chunks.
     pub ingesting: Mutex<()>,
 }
@@ -21,6 +24,9 @@ impl AppState {
     pub(crate) fn new(served: Served, options: ServeOptions, metrics: Arc<Metrics>) -> Self {
         Self {
             permits: Arc::new(Semaphore::new(options.max_concurrency.max(1))),
+            buffered: Arc::new(Semaphore::new(
+                options.max_buffered_bytes.clamp(1, Semaphore::MAX_PERMITS),
+            )),
             served,
             options,
             metrics,
@@ -28,10 +34,9 @@ impl AppState {
         }
     }
 
-    /// The sampling a chat uses unless it sets its own: the pipeline's, or the defaults.
+    /// The sampling a chat uses unless it sets its own: the config's.
     pub(crate) fn default_sampling(&self) -> ragweave_core::SamplingParams {
-        let pipeline = &self.served.built.pipeline;
-        pipeline.sampling().cloned().unwrap_or_default()
+        self.served.built.pipeline.sampling().clone()
     }
 
     /// Every model name requests can use, for `GET /v1/models` and unknown-model errors.

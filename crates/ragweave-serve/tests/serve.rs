@@ -217,12 +217,36 @@ async fn ingest_diffs_documents_and_refuses_bad_ones_whole() {
             json!({"documents": [{"id": "a", "text": "t", "colour": 1}]}),
             "documents[0].colour",
         ),
+        // File ingestion's ids: an upload under one could be removed by a folder's run.
+        (
+            json!({"documents": [{"id": "a", "text": "t"}, {"id": "file:///srv/docs/a.md", "text": "t"}]}),
+            "documents[1].id",
+        ),
     ] {
         let r = server.post("/v1/ingest", body.clone()).await;
         assert_eq!(r.status(), 400, "{body}");
         let e: Value = r.json().await.unwrap();
         assert_eq!(e["error"]["param"], param, "{e}");
     }
+
+    // Many documents, each just under its own metadata budget, are still one body: refused
+    // for the values it holds in all, before any is built.
+    let zeros: Vec<u8> = vec![0; 1000];
+    let documents: Vec<Value> = (0..300)
+        .map(|i| json!({"id": format!("m{i}"), "text": "t", "metadata": {"a": zeros}}))
+        .collect();
+    let r = server
+        .post("/v1/ingest", json!({ "documents": documents }))
+        .await;
+    assert_eq!(r.status(), 400);
+    let e: Value = r.json().await.unwrap();
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("too complex"),
+        "{e}"
+    );
 
     // A server without a store says so.
     let no_store = harness::start_with(ServeOptions::default(), false).await;
@@ -364,6 +388,18 @@ async fn auth_limits_and_bad_input_get_their_status_and_the_server_stays_up() {
         ),
         (
             "/v1/chat/completions",
+            json!({"model": "tiny", "stop": ["x".repeat(1025)], "messages": [{"role": "user", "content": "hi"}]}),
+            "bytes of stop sequences",
+            "stop",
+        ),
+        (
+            "/v1/chat/completions",
+            json!({"model": "tiny", "stop": vec!["s"; 17], "messages": [{"role": "user", "content": "hi"}]}),
+            "17 stop sequences",
+            "stop",
+        ),
+        (
+            "/v1/chat/completions",
             json!({"model": "tiny", "messages": [{"role": "tool", "content": "x"}]}),
             "not served",
             "messages[0].role",
@@ -474,6 +510,7 @@ async fn auth_limits_and_bad_input_get_their_status_and_the_server_stays_up() {
     let (s, e) = error(r).await;
     assert_eq!((s, e["code"].as_str()), (503, Some("overloaded")));
     held.release().await;
+    server.settle().await;
     let ok = send("/v1/retrieve", r#"{"query":"rivers"}"#, Some("tok"), json)
         .await
         .unwrap();
@@ -572,7 +609,7 @@ async fn shutdown_lets_in_flight_streams_finish_then_refuses_connections() {
     let mut bytes = response.bytes_stream();
     let mut text = String::from_utf8(bytes.next().await.unwrap().unwrap().to_vec()).unwrap();
     // A request whose body is still arriving is in flight too.
-    let held = server.hold().await;
+    let held = server.slow_body().await;
     server.stop.take().unwrap().send(()).unwrap();
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert!(
@@ -679,4 +716,255 @@ async fn the_openapi_document_describes_what_is_served() {
         .unwrap();
     let v = jsonschema::validator_for(&reply_schema).unwrap();
     assert!(v.is_valid(&reply), "{reply}");
+}
+
+/// Raw bytes to `url`'s host and port, and what comes back until the server closes (or
+/// `wait` passes).
+async fn raw(url: &str, request: &[u8], wait: Duration) -> (String, Duration) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let address = url.trim_start_matches("http://");
+    let mut socket = tokio::net::TcpStream::connect(address).await.unwrap();
+    let started = std::time::Instant::now();
+    socket.write_all(request).await.unwrap();
+    let mut reply = Vec::new();
+    let _ = tokio::time::timeout(wait, socket.read_to_end(&mut reply)).await;
+    (
+        String::from_utf8_lossy(&reply).into_owned(),
+        started.elapsed(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_and_idle_clients_cannot_starve_the_server() {
+    use tokio::io::AsyncWriteExt;
+    let limit = 4;
+    let server = harness::start(ServeOptions {
+        token: Some("tok".into()),
+        max_concurrency: limit,
+        header_read_timeout: Duration::from_secs(2),
+        body_read_timeout: Duration::from_secs(2),
+        ..ServeOptions::default()
+    })
+    .await;
+    let address = server.url.trim_start_matches("http://").to_string();
+    // Twice the concurrency limit in clients that send a body a byte at a time, and as many
+    // again that connect and send nothing, or half a header.
+    let mut slow = Vec::new();
+    for _ in 0..2 * limit {
+        let address = address.clone();
+        slow.push(tokio::spawn(async move {
+            let mut socket = tokio::net::TcpStream::connect(&address).await.unwrap();
+            let head = "POST /v1/retrieve HTTP/1.1\r\nhost: localhost\r\nauthorization: Bearer tok\r\n\
+                        content-type: application/json\r\ncontent-length: 200\r\n\r\n";
+            socket.write_all(head.as_bytes()).await.unwrap();
+            let started = std::time::Instant::now();
+            let mut reply = Vec::new();
+            for _ in 0..200 {
+                if socket.write_all(b" ").await.is_err() {
+                    break;
+                }
+                let mut buf = [0u8; 4096];
+                match tokio::time::timeout(Duration::from_millis(100), tokio::io::AsyncReadExt::read(&mut socket, &mut buf)).await {
+                    Ok(Ok(0)) | Ok(Err(_)) => break,
+                    Ok(Ok(n)) => reply.extend_from_slice(&buf[..n]),
+                    Err(_) => {}
+                }
+            }
+            (String::from_utf8_lossy(&reply).into_owned(), started.elapsed())
+        }));
+    }
+    let mut idle = Vec::new();
+    for i in 0..2 * limit {
+        let request: &'static [u8] = if i % 2 == 0 {
+            b""
+        } else {
+            b"GET /healthz HTTP/1.1\r\nho"
+        };
+        let url = server.url.clone();
+        idle.push(tokio::spawn(async move {
+            raw(&url, request, Duration::from_secs(8)).await
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    // Health and an authenticated retrieve still answer at once.
+    let started = std::time::Instant::now();
+    let health = server
+        .http
+        .get(format!("{}/healthz", server.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    let hits = server
+        .http
+        .post(format!("{}/v1/retrieve", server.url))
+        .bearer_auth("tok")
+        .json(&json!({"query": "where do rivers meet the sea"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(hits.status(), 200);
+    let answered = started.elapsed();
+    println!(
+        "health + retrieve beside {} slow and {} idle clients: {answered:?}",
+        2 * limit,
+        2 * limit
+    );
+    assert!(answered < Duration::from_secs(1), "{answered:?}");
+
+    // The slow bodies are cut off at the body timeout with 408; idle and half-sent
+    // connections are closed at the header timeout.
+    for client in slow {
+        let (reply, took) = client.await.unwrap();
+        assert!(reply.starts_with("HTTP/1.1 408"), "{took:?}: {reply}");
+        assert!(took < Duration::from_secs(5), "{took:?}");
+    }
+    for client in idle {
+        let (_, took) = client.await.unwrap();
+        assert!(
+            took < Duration::from_secs(5),
+            "an idle socket stayed open {took:?}"
+        );
+    }
+    assert_eq!(server.metric("ragweave_http_overloaded_total").await, 0.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_token_only_loopback_names_are_served() {
+    let server = harness::start(ServeOptions {
+        allowed_hosts: vec!["rag.internal".into()],
+        ..ServeOptions::default()
+    })
+    .await;
+    let get = |host: &str| {
+        format!("GET /v1/models HTTP/1.1\r\nhost: {host}\r\nconnection: close\r\n\r\n")
+    };
+    let port = server.url.rsplit(':').next().unwrap().to_string();
+    for host in [
+        format!("127.0.0.1:{port}"),
+        format!("localhost:{port}"),
+        "[::1]".into(),
+        "rag.internal:80".into(),
+    ] {
+        let (reply, _) = raw(&server.url, get(&host).as_bytes(), Duration::from_secs(5)).await;
+        assert!(reply.starts_with("HTTP/1.1 200"), "{host}: {reply}");
+    }
+    // A page on a rebound name reaches the loopback port but names its own host.
+    for host in [
+        "evil.example",
+        "evil.example:8080",
+        "localhost.evil.example",
+        "",
+    ] {
+        let (reply, _) = raw(&server.url, get(host).as_bytes(), Duration::from_secs(5)).await;
+        assert!(reply.starts_with("HTTP/1.1 421"), "{host}: {reply}");
+        assert!(reply.contains("host_not_allowed"), "{reply}");
+    }
+
+    // And a server without a token does not listen beyond loopback unless told to.
+    let open = ServeOptions::default();
+    let e = open
+        .check_exposure("0.0.0.0:8080".parse().unwrap())
+        .unwrap_err();
+    assert!(e.to_string().contains("without a token"), "{e}");
+    open.check_exposure("127.0.0.1:8080".parse().unwrap())
+        .unwrap();
+    let tokened = ServeOptions {
+        token: Some("t".into()),
+        ..ServeOptions::default()
+    };
+    tokened
+        .check_exposure("0.0.0.0:8080".parse().unwrap())
+        .unwrap();
+    let allowed = ServeOptions {
+        allow_public_without_token: true,
+        ..ServeOptions::default()
+    };
+    allowed
+        .check_exposure("0.0.0.0:8080".parse().unwrap())
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("0.0.0.0:0").await.unwrap();
+    let pipeline = bm25_only();
+    let served = ragweave_serve::Served::with_ingestor(
+        ragweave_core::config::BuiltPipeline::new(pipeline),
+        None,
+    );
+    let refused = ragweave_serve::Server::new(served, open)
+        .run(listener, std::future::pending())
+        .await
+        .unwrap_err();
+    assert_eq!(refused.kind(), std::io::ErrorKind::InvalidInput);
+    // Debug never shows the token.
+    assert!(!format!("{tokened:?}").contains("\"t\""), "{tokened:?}");
+}
+
+/// A pipeline over an empty BM25 index: for tests of the server's edges, not its answers.
+fn bm25_only() -> ragweave_core::Pipeline {
+    ragweave_core::Pipeline::builder()
+        .expert(
+            "bm25",
+            std::sync::Arc::new(ragweave_core::Bm25Index::new(Default::default())),
+        )
+        .build()
+        .unwrap()
+}
+
+/// A generator with a bug: it panics.
+struct Panicking;
+
+#[ragweave_core::async_trait]
+impl ragweave_core::Generator for Panicking {
+    fn name(&self) -> &str {
+        "boom"
+    }
+    async fn stream(
+        &self,
+        _: &ragweave_core::GenerateRequest,
+    ) -> ragweave_core::Result<ragweave_core::TokenStream> {
+        panic!("a bug in the engine at /srv/secret/path");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_handler_answers_500_and_the_counts_stay_right() {
+    let pipeline = bm25_only();
+    let mut built = ragweave_core::config::BuiltPipeline::new(pipeline);
+    let boom: std::sync::Arc<dyn ragweave_core::Generator> = std::sync::Arc::new(Panicking);
+    built.components.add("boom", boom);
+    let server = ragweave_serve::Server::new(
+        ragweave_serve::Served::with_ingestor(built, None),
+        ServeOptions::default(),
+    );
+    let metrics = server.metrics();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let done = tokio::spawn(server.run(listener, async {
+        let _ = stopped.await;
+    }));
+    let http = reqwest::Client::new();
+    for _ in 0..3 {
+        let r = http
+            .post(format!("{url}/v1/chat/completions"))
+            .json(&json!({"model": "boom", "messages": [{"role": "user", "content": "hi"}]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 500);
+        let e: Value = r.json().await.unwrap();
+        assert_eq!(e["error"]["code"], "internal", "{e}");
+        assert!(!e.to_string().contains("/srv/secret"), "{e}");
+    }
+    let text = metrics.render();
+    for line in [
+        "ragweave_http_requests_total{route=\"/v1/chat/completions\",status=\"500\"} 3",
+        "ragweave_http_requests_in_flight 0",
+    ] {
+        assert!(text.contains(line), "no `{line}` in\n{text}");
+    }
+    let health = http.get(format!("{url}/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+    stop.send(()).unwrap();
+    done.await.unwrap().unwrap();
 }

@@ -35,7 +35,7 @@ pub async fn check(embedder: &dyn Embedder) -> Report {
     let batch = match embedder.embed(&texts, EmbedInput::DOCUMENT).await {
         Ok(b) => b,
         Err(e) => {
-            r.check("embeds a batch", Err(format!("error: {e}")));
+            r.check("embeds a batch", Err(format!("error: {}", e.report())));
             return r;
         }
     };
@@ -80,7 +80,7 @@ pub async fn check(embedder: &dyn Embedder) -> Report {
             Err(e) => {
                 r.check(
                     "batched equals one by one",
-                    Err(format!("embed_one failed: {e}")),
+                    Err(format!("embed_one failed: {}", e.report())),
                 );
                 break;
             }
@@ -110,13 +110,16 @@ pub async fn check(embedder: &dyn Embedder) -> Report {
             );
         }
         Ok(_) => {}
-        Err(e) => r.check("deterministic", Err(format!("error on second call: {e}"))),
+        Err(e) => r.check(
+            "deterministic",
+            Err(format!("error on second call: {}", e.report())),
+        ),
     }
     r.check(
         "empty batch gives no vectors",
         match embedder.embed(&[], EmbedInput::DOCUMENT).await {
             Ok(v) => ensure(v.is_empty(), || format!("{} vectors for no input", v.len())),
-            Err(e) => Err(format!("error for an empty batch: {e}")),
+            Err(e) => Err(format!("error for an empty batch: {}", e.report())),
         },
     );
     r.check(
@@ -136,7 +139,7 @@ pub async fn check(embedder: &dyn Embedder) -> Report {
             Ok(v) => ensure(v.len() == dim, || {
                 format!("query vector has {} entries", v.len())
             }),
-            Err(e) => Err(format!("error: {e}")),
+            Err(e) => Err(format!("error: {}", e.report())),
         },
     );
     r

@@ -40,7 +40,7 @@ pub async fn check(generator: &dyn Generator) -> Report {
         "stops at max_tokens",
         match &streamed {
             Ok((_, n)) => ensure(*n <= 12, || format!("{n} tokens for max_tokens 12")),
-            Err(e) => Err(format!("error: {e}")),
+            Err(e) => Err(format!("error: {}", e.report())),
         },
     );
     let full = streamed
@@ -57,7 +57,7 @@ pub async fn check(generator: &dyn Generator) -> Report {
             Ok(c) => ensure(c.text == full, || {
                 format!("stream {full:?} vs complete {:?}", c.text)
             }),
-            Err(e) => Err(format!("error: {e}")),
+            Err(e) => Err(format!("error: {}", e.report())),
         },
     );
     // A stop sequence from the middle of the greedy output must cut it there.
@@ -70,7 +70,7 @@ pub async fn check(generator: &dyn Generator) -> Report {
             Ok((text, _)) => ensure(text == expected, || {
                 format!("stop {stop:?}: got {text:?}, expected {expected:?}")
             }),
-            Err(e) => Err(format!("error: {e}")),
+            Err(e) => Err(format!("error: {}", e.report())),
         };
         r.check("honours stop sequences", outcome);
     } else {
@@ -91,7 +91,7 @@ pub async fn check(generator: &dyn Generator) -> Report {
             Ok(Ok((text, _))) => {
                 ensure(text == full, || format!("after drop: {text:?} vs {full:?}"))
             }
-            Ok(Err(e)) => Err(format!("error: {e}")),
+            Ok(Err(e)) => Err(format!("error: {}", e.report())),
             Err(_) => Err("hung after a stream was dropped".into()),
         },
     );

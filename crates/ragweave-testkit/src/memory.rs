@@ -17,7 +17,7 @@ pub async fn check(memory: &dyn Memory) -> Report {
                 ChatMessage::assistant("hello Ada"),
             )
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| e.report().to_string())?;
         memory
             .save(
                 "conv-2",
@@ -25,8 +25,11 @@ pub async fn check(memory: &dyn Memory) -> Report {
                 ChatMessage::assistant("thread"),
             )
             .await
-            .map_err(|e| e.to_string())?;
-        let got = memory.load("conv-1", &q).await.map_err(|e| e.to_string())?;
+            .map_err(|e| e.report().to_string())?;
+        let got = memory
+            .load("conv-1", &q)
+            .await
+            .map_err(|e| e.report().to_string())?;
         let texts: Vec<&str> = got.iter().map(|m| m.content.as_str()).collect();
         ensure(texts == ["my name is Ada", "hello Ada"], || {
             format!("recalled {texts:?}")
@@ -40,7 +43,7 @@ pub async fn check(memory: &dyn Memory) -> Report {
         "unknown conversation recalls nothing",
         match memory.load("never-seen", &q).await {
             Ok(m) => ensure(m.is_empty(), || format!("{} messages", m.len())),
-            Err(e) => Err(e.to_string()),
+            Err(e) => Err(e.report().to_string()),
         },
     );
     r

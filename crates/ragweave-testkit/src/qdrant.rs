@@ -1,6 +1,6 @@
 //! A real Qdrant server for tests: the binary in `../shared/qdrant` (or `$RAGWEAVE_QDRANT_BIN`),
 //! one node on loopback ports of its own, its storage in a temporary directory, stopped when
-//! dropped.
+//! dropped; or several peers of one cluster ([`QdrantServer::start_cluster`]).
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -17,6 +17,8 @@ pub struct QdrantServer {
     http: u16,
     grpc: u16,
     api_key: Option<String>,
+    /// In a cluster: this peer's peer-to-peer port, and the first peer's, which others join.
+    cluster: Option<(u16, u16)>,
 }
 
 /// The Qdrant binary: `$RAGWEAVE_QDRANT_BIN`, else `../shared/qdrant/qdrant` beside the
@@ -45,6 +47,37 @@ fn free_port() -> u16 {
 impl QdrantServer {
     /// Starts a server (requiring `api_key` when one is given) and waits until it is ready.
     pub fn start(api_key: Option<&str>) -> Self {
+        let mut server = Self::start_unspawned();
+        server.api_key = api_key.map(str::to_string);
+        server.spawn();
+        server
+    }
+
+    /// Starts `peers` servers as one cluster (distributed mode, loopback peer-to-peer
+    /// ports), the first one first, and waits until the first lists them all.
+    pub fn start_cluster(peers: usize) -> Vec<Self> {
+        let first = free_port();
+        let mut servers: Vec<Self> = Vec::with_capacity(peers);
+        for i in 0..peers {
+            let mut server = Self::start_unspawned();
+            let p2p = if i == 0 { first } else { free_port() };
+            server.cluster = Some((p2p, first));
+            server.spawn();
+            servers.push(server);
+        }
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while servers[0].peers() < peers {
+            assert!(
+                Instant::now() < deadline,
+                "the cluster did not form within 60 s: {} of {peers} peers",
+                servers[0].peers()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        servers
+    }
+
+    fn start_unspawned() -> Self {
         let stamp = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .expect("a clock after 1970")
@@ -52,16 +85,21 @@ impl QdrantServer {
         let dir =
             std::env::temp_dir().join(format!("ragweave-qdrant-{}-{stamp}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("a temporary directory");
-        let mut server = Self {
+        Self {
             child: None,
             binary: binary(),
             dir,
             http: free_port(),
             grpc: free_port(),
-            api_key: api_key.map(str::to_string),
-        };
-        server.spawn();
-        server
+            api_key: None,
+            cluster: None,
+        }
+    }
+
+    /// How many peers this server's `GET /cluster` lists.
+    pub fn peers(&self) -> usize {
+        self.get("/cluster")
+            .map_or(0, |body| body.matches("\"uri\"").count())
     }
 
     fn spawn(&mut self) {
@@ -83,6 +121,14 @@ impl QdrantServer {
         if let Some(key) = &self.api_key {
             cmd.env("QDRANT__SERVICE__API_KEY", key);
         }
+        if let Some((p2p, first)) = self.cluster {
+            cmd.env("QDRANT__CLUSTER__ENABLED", "true")
+                .env("QDRANT__CLUSTER__P2P__PORT", p2p.to_string())
+                .args(["--uri", &format!("http://127.0.0.1:{p2p}")]);
+            if p2p != first {
+                cmd.args(["--bootstrap", &format!("http://127.0.0.1:{first}")]);
+            }
+        }
         self.child = Some(cmd.spawn().expect("the Qdrant server starts"));
         self.wait_ready();
     }
@@ -101,17 +147,22 @@ impl QdrantServer {
 
     /// `GET /readyz` over plain HTTP answered 200.
     fn ready(&self) -> bool {
-        let Ok(mut s) = TcpStream::connect(("127.0.0.1", self.http)) else {
-            return false;
-        };
+        self.get("/readyz").is_some()
+    }
+
+    /// The body of `GET path` over plain HTTP, when it answers 200.
+    fn get(&self, path: &str) -> Option<String> {
+        let mut s = TcpStream::connect(("127.0.0.1", self.http)).ok()?;
         let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
-        let request = "GET /readyz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
-        if s.write_all(request.as_bytes()).is_err() {
-            return false;
-        }
+        let request =
+            format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+        s.write_all(request.as_bytes()).ok()?;
         let mut reply = String::new();
         let _ = s.read_to_string(&mut reply);
-        reply.starts_with("HTTP/1.1 200")
+        reply
+            .starts_with("HTTP/1.1 200")
+            .then(|| reply.split_once("\r\n\r\n").map(|(_, b)| b.to_string()))
+            .flatten()
     }
 
     /// The gRPC URL clients connect to.

@@ -55,7 +55,7 @@ pub async fn check(reranker: &dyn Reranker) -> Report {
                 ),
             );
         }
-        Err(e) => r.check("reranks", Err(format!("error: {e}"))),
+        Err(e) => r.check("reranks", Err(format!("error: {}", e.report()))),
     }
     r.check(
         "empty input gives empty output",
@@ -63,7 +63,7 @@ pub async fn check(reranker: &dyn Reranker) -> Report {
             Ok(out) => ensure(out.is_empty(), || {
                 format!("{} hits from nothing", out.len())
             }),
-            Err(e) => Err(format!("error: {e}")),
+            Err(e) => Err(format!("error: {}", e.report())),
         },
     );
     r

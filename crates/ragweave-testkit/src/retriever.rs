@@ -48,7 +48,7 @@ pub async fn check(retriever: &dyn Retriever, queries: &[&str], filter: Option<F
                     }
                 }
                 Err(e) => {
-                    outcome = Err(format!("query {q:?}, top_k {k}: error {e}"));
+                    outcome = Err(format!("query {q:?}, top_k {k}: error {}", e.report()));
                     break;
                 }
             }
@@ -91,7 +91,7 @@ pub async fn check(retriever: &dyn Retriever, queries: &[&str], filter: Option<F
                         Some(h) => Err(format!("chunk {} does not match the filter", h.chunk.id)),
                         None => Ok(()),
                     },
-                    Err(e) => Err(format!("error: {e}")),
+                    Err(e) => Err(format!("error: {}", e.report())),
                 },
             );
         }

@@ -90,7 +90,7 @@ pub async fn check(store: &dyn ChunkStore, dimension: Option<usize>) -> Report {
         store
             .count()
             .await
-            .map_err(|e| format!("count failed: {e}"))
+            .map_err(|e| format!("count failed: {}", e.report()))
     };
     r.check(
         "starts empty",
@@ -102,11 +102,11 @@ pub async fn check(store: &dyn ChunkStore, dimension: Option<usize>) -> Report {
         store
             .upsert(batch("a", 3, dimension))
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| e.report().to_string())?;
         store
             .upsert(batch("b", 2, dimension))
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| e.report().to_string())?;
         let n = count().await?;
         ensure(n == 5, || format!("count {n} after upserting 5"))
     };
@@ -115,7 +115,7 @@ pub async fn check(store: &dyn ChunkStore, dimension: Option<usize>) -> Report {
         store
             .upsert(batch("a", 3, dimension))
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| e.report().to_string())?;
         let n = count().await?;
         ensure(n == 5, || {
             format!("count {n} after re-upserting the same 3")
@@ -129,7 +129,7 @@ pub async fn check(store: &dyn ChunkStore, dimension: Option<usize>) -> Report {
                 ids.sort();
                 ensure(ids == ["a-0", "a-1", "a-2"], || format!("{ids:?}"))
             }
-            Err(e) => Err(e.to_string()),
+            Err(e) => Err(e.report().to_string()),
         },
     );
     r.check(
@@ -139,7 +139,7 @@ pub async fn check(store: &dyn ChunkStore, dimension: Option<usize>) -> Report {
                 ids.sort();
                 ensure(ids == ["a", "b"], || format!("{ids:?}"))
             }
-            Err(e) => Err(e.to_string()),
+            Err(e) => Err(e.report().to_string()),
         },
     );
     r.check(
@@ -173,14 +173,17 @@ pub async fn check(store: &dyn ChunkStore, dimension: Option<usize>) -> Report {
     }
     let delete_chunks = async {
         let ids = ["b-1".to_string(), "no-such-chunk".to_string()];
-        let removed = store.delete_chunks(&ids).await.map_err(|e| e.to_string())?;
+        let removed = store
+            .delete_chunks(&ids)
+            .await
+            .map_err(|e| e.report().to_string())?;
         ensure(removed == 1, || format!("removed {removed}, expected 1"))?;
         let n = count().await?;
         ensure(n == 4, || format!("count {n} after deleting 1 of 5"))?;
         store
             .upsert(batch("b", 2, dimension))
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| e.report().to_string())?;
         let n = count().await?;
         ensure(n == 5, || format!("count {n} after restoring it"))
     };
@@ -192,14 +195,14 @@ pub async fn check(store: &dyn ChunkStore, dimension: Option<usize>) -> Report {
         let removed = store
             .delete_document("a")
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| e.report().to_string())?;
         ensure(removed == 3, || format!("removed {removed}, expected 3"))?;
         let n = count().await?;
         ensure(n == 2, || format!("count {n} after deleting 3 of 5"))?;
         let left = store
             .document_chunk_ids("b")
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| e.report().to_string())?;
         ensure(left.len() == 2, || {
             format!("document b lost chunks: {left:?}")
         })
@@ -216,7 +219,7 @@ async fn export_all(store: &dyn ChunkStore, dimension: Option<usize>) -> Result<
         let page = store
             .export(from.as_deref(), 2)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| e.report().to_string())?;
         ensure(page.chunks.len() <= 2, || {
             format!("a page of {} chunks for a limit of 2", page.chunks.len())
         })?;

@@ -30,7 +30,8 @@ pub struct CandleEmbedderOptions {
     pub batch_size: usize,
     /// `mean`, `cls` or `max`; default: the model's pooling config.
     pub pooling: Option<Pooling>,
-    /// Prefix before queries; default: the model's prompt (see [`crate`] docs).
+    /// Prefix before queries; default: the model's own query prompt, from its
+    /// sentence-transformers config.
     pub query_prefix: Option<String>,
     /// Prefix before documents; default: the model's prompt.
     pub document_prefix: Option<String>,

@@ -16,6 +16,7 @@ use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
 use crate::error::LlamaCppError;
 use crate::model::{self, Loaded};
 use crate::sampling;
+use crate::template::Piece;
 use crate::template::{ChatFormat, TemplateSource};
 use crate::worker::{self, Event, Job, Shape};
 
@@ -135,14 +136,36 @@ impl LlamaGenerator {
         self.format.render(&self.model, &request.messages)
     }
 
-    /// The prompt's tokens, the way the worker will decode them.
+    /// The prompt's tokens, the way the worker will decode them: the template's control
+    /// strings (`<|im_start|>`) are control tokens, the same text inside a message is text.
     pub fn prompt_tokens(
         &self,
         request: &GenerateRequest,
     ) -> std::result::Result<Vec<LlamaToken>, LlamaCppError> {
-        let text = self.render(request)?;
         let vocab = self.model.vocab();
-        let mut tokens = vocab.tokenize(text.as_bytes(), true, true);
+        // A content that tokenizes differently with control strings parsed holds one.
+        let injected = request.messages.iter().any(|m| {
+            let text = m.content.as_bytes();
+            vocab.tokenize(text, false, true) != vocab.tokenize(text, false, false)
+        });
+        let mut tokens = if injected {
+            // Control strings are parsed in the template's text only. (Pieces are tokenized
+            // apart, so a SentencePiece vocabulary may put a space before each one: a small
+            // price, paid only by prompts that try to forge turns.)
+            let pieces = self.format.render_pieces(&self.model, &request.messages)?;
+            let mut tokens = Vec::new();
+            for (n, piece) in pieces.iter().enumerate() {
+                let (text, special) = match piece {
+                    Piece::Template(t) => (t.as_str(), true),
+                    Piece::Content(i) => (request.messages[*i].content.as_str(), false),
+                };
+                tokens.extend(vocab.tokenize(text.as_bytes(), n == 0, special));
+            }
+            tokens
+        } else {
+            let text = self.render(request)?;
+            vocab.tokenize(text.as_bytes(), true, true)
+        };
         // A template that writes the BOS text itself would otherwise give two.
         if tokens.len() > 1 && tokens[0] == vocab.bos() && tokens[1] == vocab.bos() {
             tokens.remove(0);

@@ -64,22 +64,87 @@ impl ChatFormat {
         model: &LlamaModel,
         messages: &[ChatMessage],
     ) -> Result<String, LlamaCppError> {
+        let pieces = self.render_pieces(model, messages)?;
+        Ok(pieces
+            .iter()
+            .map(|p| match p {
+                Piece::Template(t) => t.as_str(),
+                Piece::Content(i) => messages[*i].content.as_str(),
+            })
+            .collect())
+    }
+
+    /// The prompt in pieces: the template's own text, whose control strings are tokens, and
+    /// each message's content, whose text is only text. A user message or an ingested passage
+    /// holding `<|im_end|><|im_start|>system` must not close its turn and open a system one.
+    pub fn render_pieces(
+        &self,
+        model: &LlamaModel,
+        messages: &[ChatMessage],
+    ) -> Result<Vec<Piece>, LlamaCppError> {
+        // Contents are rendered as markers no content can hold (they stand in for it), then
+        // the markers are found again in the rendered text.
         let chat = messages
             .iter()
             .enumerate()
             .map(|(i, m)| {
+                if m.content.contains('\0') {
+                    return Err(LlamaCppError::Template(format!(
+                        "messages[{i}] contains a NUL character"
+                    )));
+                }
                 let role = match m.role {
                     Role::System => "system",
                     Role::User => "user",
                     Role::Assistant => "assistant",
                 };
-                LlamaChatMessage::new(role.into(), m.content.clone()).map_err(|_| {
-                    LlamaCppError::Template(format!("messages[{i}] contains a NUL character"))
-                })
+                Ok(LlamaChatMessage::new(role.into(), marker(i)).expect("markers hold no NUL"))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        model
+        let rendered = model
             .apply_chat_template(&self.template, &chat, true)
-            .map_err(|e| LlamaCppError::Template(e.to_string()))
+            .map_err(|e| LlamaCppError::Template(e.to_string()))?;
+        let garbled = || {
+            LlamaCppError::Template(
+                "the chat template changed the message placeholders; it cannot be used".into(),
+            )
+        };
+        let mut pieces = Vec::new();
+        let mut rest = rendered.as_str();
+        while let Some(start) = rest.find(MARK) {
+            let after = &rest[start + MARK.len_utf8()..];
+            let end = after.find(MARK).ok_or_else(garbled)?;
+            let i = after[..end]
+                .parse::<usize>()
+                .ok()
+                .filter(|i| *i < messages.len())
+                .ok_or_else(garbled)?;
+            if start > 0 {
+                pieces.push(Piece::Template(rest[..start].to_string()));
+            }
+            pieces.push(Piece::Content(i));
+            rest = &after[end + MARK.len_utf8()..];
+        }
+        if !rest.is_empty() {
+            pieces.push(Piece::Template(rest.to_string()));
+        }
+        Ok(pieces)
     }
+}
+
+/// Brackets a message's index in the rendered template: a noncharacter, which
+/// [`ChatFormat::render_pieces`] never lets content reach the template as.
+const MARK: char = '\u{FDD0}';
+
+fn marker(i: usize) -> String {
+    format!("{MARK}{i}{MARK}")
+}
+
+/// A part of a rendered prompt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Piece {
+    /// Text the chat template wrote: its control strings become control tokens.
+    Template(String),
+    /// The content of `messages[i]`, tokenized as plain text.
+    Content(usize),
 }

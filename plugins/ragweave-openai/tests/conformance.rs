@@ -171,12 +171,12 @@ async fn the_plugin_types_what_the_server_refuses() {
         g.complete(&bad).await,
         Err(ragweave_core::Error::InvalidInput { .. })
     ));
-    // A stop list the server refuses (more than 16) comes back as the server's 400.
+    // So is a stop list over the limit every backend holds to (16 sequences).
     let mut many = GenerateRequest::user("hi");
     many.params.stop = (0..20).map(|i| format!("stop{i}")).collect();
     let err = g.complete(&many).await.unwrap_err();
     assert!(
-        matches!(&err, ragweave_core::Error::InvalidInput { field, reason } if field == "stop" && reason.contains("at most 16")),
+        matches!(&err, ragweave_core::Error::InvalidInput { field, reason } if field == "sampling.stop" && reason.contains("limit of 16")),
         "{err:?}"
     );
 }
@@ -188,7 +188,7 @@ async fn a_busy_server_is_retried_after_its_retry_after() {
         ..ServeOptions::default()
     })
     .await;
-    // Hold the only place with a request whose body is still coming.
+    // Hold the only place with a long stream nobody reads yet.
     let held = server.hold().await;
     let release = tokio::spawn(async move {
         tokio::time::sleep(Duration::from_millis(400)).await;

@@ -47,10 +47,10 @@ impl ComponentConfig for EdgeStoreConfig {
             return Err(Error::NotFound {
                 what: "store",
                 name: format!(
-                    "{} (at {}.path; run `ragweave ingest <files> --store {}` first)",
+                    "{} (at {}.path; run `ragweave ingest <files>` with the same --store or \
+                     --config first)",
                     path.display(),
-                    ctx.path(),
-                    path.display()
+                    ctx.path()
                 ),
             });
         }

@@ -96,11 +96,45 @@ struct Manifest {
 pub(crate) struct Inner {
     // Field order matters: the shard flushes on drop, before the lock is released.
     pub(crate) shard: EdgeShard,
+    /// Held by every write and its flush: the engine's flush takes its locks with
+    /// `try_lock().expect(..)`, so two writers at once would panic inside it.
+    writes: Mutex<()>,
     pub(crate) bm25: Bm25Encoder,
     pub(crate) bm25_avg_len: f32,
     pub(crate) dense: Option<DenseSpec>,
     pub(crate) path: PathBuf,
     _lock: File,
+}
+
+impl Inner {
+    /// Runs one write and its flush, one writer at a time. A flush that fails (a full disk,
+    /// an I/O error) panics inside the engine; it comes back as a typed error instead, and
+    /// what was flushed before stays on disk.
+    pub(crate) fn write<T>(
+        &self,
+        what: &str,
+        op: impl FnOnce(&EdgeShard) -> Result<T>,
+    ) -> Result<T> {
+        let _one_writer = self.writes.lock().unwrap_or_else(|p| p.into_inner());
+        let out = op(&self.shard)?;
+        flush(&self.shard, &self.path, what)?;
+        Ok(out)
+    }
+}
+
+/// Flushes `shard`, turning the engine's panic on an I/O failure into an error.
+fn flush(shard: &EdgeShard, path: &Path, what: &str) -> Result<()> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| shard.flush())).map_err(|panic| {
+        let reason = panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_else(|| "the engine's flush failed".into());
+        Error::Io {
+            path: path.display().to_string(),
+            source: std::io::Error::other(format!("{what}: flushing the store failed: {reason}")),
+        }
+    })
 }
 
 /// The embedded default store: a Qdrant Edge shard on disk holding, per chunk, a BM25
@@ -205,7 +239,13 @@ fn write_manifest(dir: &Path, manifest: &Manifest) -> Result<()> {
     File::open(&tmp)
         .and_then(|f| f.sync_all())
         .map_err(|e| io(&tmp, e))?;
-    std::fs::rename(&tmp, &path).map_err(|e| io(&path, e))
+    std::fs::rename(&tmp, &path).map_err(|e| io(&path, e))?;
+    // The rename is durable only once the directory entry is on disk too.
+    #[cfg(unix)]
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| io(dir, e))?;
+    Ok(())
 }
 
 fn dense_params(spec: &DenseSpec) -> EdgeVectorParams {
@@ -356,7 +396,7 @@ impl EdgeStore {
                 if !shard.config().vectors.contains_key(DENSE_VECTOR) {
                     add_dense(&shard, &wanted)?;
                 }
-                shard.flush();
+                flush(&shard, dir, "add the dense vector")?;
                 write_manifest(
                     dir,
                     &Manifest {
@@ -373,6 +413,7 @@ impl EdgeStore {
         Ok(Self {
             inner: Arc::new(Inner {
                 shard,
+                writes: Mutex::new(()),
                 bm25,
                 bm25_avg_len,
                 dense,
@@ -555,9 +596,10 @@ impl ChunkStore for EdgeStore {
     /// faster with; worth running after a large ingestion.
     async fn optimize(&self) -> Result<()> {
         self.blocking(|inner| {
-            inner.shard.optimize().map_err(|e| engine("optimize", e))?;
-            inner.shard.flush();
-            Ok(())
+            inner.write("optimize", |shard| {
+                shard.optimize().map_err(|e| engine("optimize", e))?;
+                Ok(())
+            })
         })
         .await
     }
@@ -640,14 +682,13 @@ impl ChunkStore for EdgeStore {
                 by_id.insert(id, point);
             }
             let points = by_id.into_values().map(Into::into).collect();
-            inner
-                .shard
-                .update(UpdateOperation::PointOperation(
-                    PointOperations::UpsertPoints(PointInsertOperations::PointsList(points)),
-                ))
-                .map_err(|e| engine("upsert", e))?;
-            inner.shard.flush();
-            Ok(())
+            inner.write("upsert", |shard| {
+                shard
+                    .update(UpdateOperation::PointOperation(
+                        PointOperations::UpsertPoints(PointInsertOperations::PointsList(points)),
+                    ))
+                    .map_err(|e| engine("upsert", e))
+            })
         })
         .await
     }
@@ -657,13 +698,13 @@ impl ChunkStore for EdgeStore {
         self.blocking(move |inner| {
             let n = count(inner, Some(filter.clone()))?;
             if n > 0 {
-                inner
-                    .shard
-                    .update(UpdateOperation::PointOperation(
-                        PointOperations::DeletePointsByFilter(filter),
-                    ))
-                    .map_err(|e| engine("delete", e))?;
-                inner.shard.flush();
+                inner.write("delete", |shard| {
+                    shard
+                        .update(UpdateOperation::PointOperation(
+                            PointOperations::DeletePointsByFilter(filter),
+                        ))
+                        .map_err(|e| engine("delete", e))
+                })?;
             }
             Ok(n)
         })
@@ -680,13 +721,13 @@ impl ChunkStore for EdgeStore {
             let ids: Vec<PointId> = present.into_iter().map(|r| r.id).collect();
             if !ids.is_empty() {
                 let n = ids.len();
-                inner
-                    .shard
-                    .update(UpdateOperation::PointOperation(
-                        PointOperations::DeletePoints { ids },
-                    ))
-                    .map_err(|e| engine("delete", e))?;
-                inner.shard.flush();
+                inner.write("delete", |shard| {
+                    shard
+                        .update(UpdateOperation::PointOperation(
+                            PointOperations::DeletePoints { ids },
+                        ))
+                        .map_err(|e| engine("delete", e))
+                })?;
                 return Ok(n);
             }
             Ok(0)

@@ -542,3 +542,54 @@ async fn a_config_names_the_store_and_an_expert_searches_it() {
         "{err}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn many_writers_through_one_store_neither_panic_nor_lose_a_chunk() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = EdgeStore::open(dir.path(), EdgeStoreOptions::default()).unwrap();
+    let (writers, batches, per_batch) = (16, 20, 5);
+    let mut tasks = Vec::new();
+    for w in 0..writers {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            for b in 0..batches {
+                let chunks = (0..per_batch)
+                    .map(|i| {
+                        let id = format!("w{w}-b{b}-{i}");
+                        EmbeddedChunk {
+                            chunk: Chunk::new(id.clone(), format!("doc{w}"), format!("text {id}")),
+                            vector: None,
+                        }
+                    })
+                    .collect();
+                store.upsert(chunks).await.unwrap();
+                // Deletes and searches interleave with the other writers' upserts.
+                if b % 5 == 4 {
+                    let gone = store
+                        .delete_chunks(&[format!("w{w}-b{b}-0")])
+                        .await
+                        .unwrap();
+                    assert_eq!(gone, 1);
+                }
+                let hits = store
+                    .searcher(SearchMode::Sparse)
+                    .retrieve(&Query::new(format!("w{w}-b{b}-1")).top_k(3))
+                    .await
+                    .unwrap();
+                assert!(!hits.is_empty());
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("a writer panicked");
+    }
+    let expected = writers * batches * per_batch - writers * (batches / 5);
+    assert_eq!(store.count().await.unwrap(), expected);
+    drop(store);
+    let reopened = EdgeStore::open(dir.path(), EdgeStoreOptions::default()).unwrap();
+    assert_eq!(
+        reopened.count().await.unwrap(),
+        expected,
+        "all of it was flushed"
+    );
+}

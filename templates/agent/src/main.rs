@@ -81,7 +81,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                         }
                     }
                     // A failed turn leaves the conversation as it was; the next one can go on.
-                    Err(e) => eprintln!("error: {e}"),
+                    Err(e) => eprintln!("error: {}", e.report()),
                 }
             }
         }

@@ -139,7 +139,11 @@ async fn answers_stream_with_their_sources() {
     assert_eq!(tokens.len(), 8, "one event per token, max_tokens of them");
 
     let hits: Vec<Passage> = serde_json::from_value(events[0].1.clone()).unwrap();
-    assert_eq!(hits[0].document_id, "docs/bread.md");
+    assert!(
+        hits[0].document_id.ends_with("/docs/bread.md"),
+        "{}",
+        hits[0].document_id
+    );
     let done: Done = serde_json::from_value(events.last().unwrap().1.clone()).unwrap();
     assert_eq!(
         done.text,
@@ -172,8 +176,16 @@ async fn search_returns_hits_without_generating() {
     assert_eq!(reply.status(), 200);
     let hits: Vec<Passage> = reply.json().await.unwrap();
     assert_eq!(hits.len(), 2);
-    assert_eq!(hits[0].document_id, "docs/tides.md");
-    assert_eq!(hits[1].document_id, "docs/rivers.md");
+    assert!(
+        hits[0].document_id.ends_with("/docs/tides.md"),
+        "{}",
+        hits[0].document_id
+    );
+    assert!(
+        hits[1].document_id.ends_with("/docs/rivers.md"),
+        "{}",
+        hits[1].document_id
+    );
     assert!(hits[0].score >= hits[1].score);
     let one: Vec<Passage> = search(1).await.unwrap().json().await.unwrap();
     assert_eq!(one.len(), 1, "top_k is honoured");

@@ -100,7 +100,7 @@ pub async fn fit_pilots(
             let mut row = Vec::with_capacity(experts.len());
             for (name, expert) in experts {
                 let hits = expert.retrieve(&query).await.map_err(|e| {
-                    Error::component(format!("fit: expert {name} on query {qi}"), e.to_string())
+                    Error::failed(format!("fit: expert {name} on query {qi}"), false, e)
                 })?;
                 let ids: Vec<&str> = hits.iter().map(|h| h.chunk.document_id.as_str()).collect();
                 row.push(ndcg_at_k(&ids, &lq.relevant, cutoff));

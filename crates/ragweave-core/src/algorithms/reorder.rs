@@ -33,8 +33,8 @@ pub fn long_context_order<T>(ranked: Vec<T>) -> Vec<T> {
 #[derive(Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct ContextBudget {
-    /// Most tokens of passage text (estimated at 4 bytes a token unless a counter is set);
-    /// unset is unlimited.
+    /// Most tokens of passage text (estimated at 4 bytes a token, or counted by the
+    /// arranger's token counter where code sets one); unset is unlimited.
     pub max_tokens: Option<usize>,
     /// Most passages; unset is unlimited.
     pub max_passages: Option<usize>,
@@ -103,7 +103,7 @@ pub struct RankOrder {
 
 impl ContextArranger for RankOrder {
     fn name(&self) -> &str {
-        "rank-order"
+        "rank_order"
     }
 
     fn arrange(&self, _query: &Query, hits: Vec<Hit>) -> Vec<Hit> {
@@ -123,7 +123,7 @@ pub struct LongContextReorder {
 
 impl ContextArranger for LongContextReorder {
     fn name(&self) -> &str {
-        "long-context-reorder"
+        "long_context_reorder"
     }
 
     fn arrange(&self, _query: &Query, hits: Vec<Hit>) -> Vec<Hit> {

@@ -140,8 +140,9 @@ impl ThinkThenRetrieve {
         Self::with_options(generator, ThinkOptions::default())
     }
 
-    /// Thinks as `options` say.
-    pub fn with_options(generator: Arc<dyn Generator>, options: ThinkOptions) -> Self {
+    /// Thinks as `options` say (at least one thought).
+    pub fn with_options(generator: Arc<dyn Generator>, mut options: ThinkOptions) -> Self {
+        options.thoughts = options.thoughts.max(1);
         Self {
             generator,
             embedder: None,

@@ -82,7 +82,7 @@ impl Renderer<'_> {
     fn spec_of(&self, prop: &Value) -> Option<(String, Shape)> {
         let spec = |v: &Value| {
             ref_name(v)
-                .filter(|n| n.ends_with("Spec") && *n != "ComponentSpec")
+                .filter(|n| n.ends_with("Spec"))
                 .map(str::to_string)
         };
         if let Some(inner) = prop.get("additionalProperties") {

@@ -1,4 +1,4 @@
-//! Stages 1 and 6 to 8 of an answering pipeline: memory recalled, passages arranged into the
+//! Stages 6 to 8 of an answering pipeline: memory recalled, passages arranged into the
 //! prompt, generation, memory saved. A pipeline without a generator has none of them.
 
 use std::sync::Arc;
@@ -30,7 +30,6 @@ pub(crate) struct Answering {
     pub(crate) memory: Option<Arc<dyn Memory>>,
     pub(crate) arranger: Arc<dyn ContextArranger>,
     pub(crate) prompt: PromptTemplate,
-    pub(crate) sampling: SamplingParams,
 }
 
 /// A question with its prompt ready for the generator.
@@ -46,10 +45,12 @@ pub(crate) struct Prompted {
 }
 
 impl Answering {
-    /// Recalls the conversation, retrieves, arranges the passages and renders the prompt.
+    /// Recalls the conversation, retrieves, arranges the passages and renders the prompt,
+    /// sampled with the request's parameters or else `sampling`.
     pub(crate) async fn prompt(
         &self,
         retrieval: &Retrieval,
+        sampling: &SamplingParams,
         request: AskRequest,
     ) -> Result<Prompted> {
         let mut trace = Trace::default();
@@ -87,7 +88,7 @@ impl Answering {
             citations,
             request: GenerateRequest {
                 messages,
-                params: request.sampling.unwrap_or_else(|| self.sampling.clone()),
+                params: request.sampling.unwrap_or_else(|| sampling.clone()),
             },
             trace,
         })

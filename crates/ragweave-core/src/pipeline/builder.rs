@@ -232,7 +232,6 @@ impl PipelineBuilder {
                     .arranger
                     .unwrap_or_else(|| Arc::new(RankOrder::default())),
                 prompt: self.prompt,
-                sampling: self.sampling,
             })),
         };
         Ok(Pipeline {
@@ -248,6 +247,7 @@ impl PipelineBuilder {
                     reranker: self.reranker.map(|r| Timeout::wrap(r, t.rerank, "rerank")),
                 },
                 output,
+                sampling: self.sampling,
             }),
         })
     }

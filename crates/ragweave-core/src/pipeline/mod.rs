@@ -5,8 +5,9 @@
 //! 3. `route`: the router's choice of experts;
 //! 4. `experts`: the chosen experts, concurrently;
 //! 5. `rank`: fusion, reranking, the cut to `top_k` (`retrieval` runs 2 to 5);
-//! 6. `answering`: memory, the arranged passages and the prompt, and memory again after
-//!    7. generation, whole ([`Pipeline::ask`]) or streamed (`stream`).
+//! 6. `answering`: memory recalled, the passages arranged into the prompt;
+//! 7. generation, whole ([`Pipeline::ask`]) or streamed (`stream`);
+//! 8. `answering` again: the exchange saved to memory.
 //!
 //! Whether a pipeline answers or only retrieves is decided once, when it is built: its
 //! output is hits or an answer, never a generator checked again per stage. Time limits are
@@ -73,6 +74,9 @@ pub struct Pipeline {
 pub(crate) struct Inner {
     retrieval: Retrieval,
     output: Output,
+    /// Kept by pipelines that only retrieve too: a server chatting with a generator
+    /// directly samples with the config's `[sampling]`.
+    sampling: SamplingParams,
 }
 
 impl Pipeline {
@@ -91,13 +95,10 @@ impl Pipeline {
         matches!(self.inner.output, Output::Answer(_))
     }
 
-    /// The sampling answers use unless a request brings its own; `None` for a pipeline that
-    /// only retrieves.
-    pub fn sampling(&self) -> Option<&SamplingParams> {
-        match &self.inner.output {
-            Output::Answer(a) => Some(&a.sampling),
-            Output::Hits => None,
-        }
+    /// The sampling answers use unless a request brings its own (the config's
+    /// `[sampling]`), kept by a pipeline that only retrieves too.
+    pub fn sampling(&self) -> &SamplingParams {
+        &self.inner.sampling
     }
 
     /// Runs the pipeline and returns the answer (with no text, for a pipeline that only
@@ -116,7 +117,9 @@ impl Pipeline {
             }
             Output::Answer(answering) => answering,
         };
-        let mut prompted = answering.prompt(&self.inner.retrieval, request).await?;
+        let mut prompted = answering
+            .prompt(&self.inner.retrieval, &self.inner.sampling, request)
+            .await?;
         let span = tracing::info_span!("ragweave.generate");
         let completion = Stage::new("generate", "generator", span)
             .run(

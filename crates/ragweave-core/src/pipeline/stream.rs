@@ -87,7 +87,14 @@ async fn step(state: State) -> (Option<Result<AskEvent>>, State) {
                             Err(e) => (Some(Err(e)), State::End),
                         };
                     }
-                    Output::Answer(a) => a.prompt(&pipeline.inner.retrieval, *request).await,
+                    Output::Answer(a) => {
+                        a.prompt(
+                            &pipeline.inner.retrieval,
+                            &pipeline.inner.sampling,
+                            *request,
+                        )
+                        .await
+                    }
                 };
                 return match prompted {
                     Ok(p) => (

@@ -61,6 +61,7 @@ where
 /// Turns a [`Timeout`] back into the trait object it wraps.
 #[doc(hidden)]
 pub trait Wrapped<C: ?Sized> {
+    /// The wrapper as the trait object `C`.
     fn erase(self) -> Arc<C>;
 }
 

@@ -134,7 +134,10 @@ impl StoreSearch {
     }
 
     /// The mode asked for, or the default for a store with (hybrid) or without (sparse) an
-    /// embedder. Dense and hybrid modes without one are an error naming the store.
+    /// embedder. Dense and hybrid modes over a store with neither dense vectors nor an
+    /// embedder are an error naming the store; with vectors but no embedder, queries must
+    /// bring their vector (a `kind = "embed"` query transform, or the retriever's own
+    /// embedder where code sets one).
     pub fn resolve(&self, store: &dyn ChunkStore) -> Result<SearchMode> {
         let has_embedder = store.embedder().is_some();
         match self.mode {

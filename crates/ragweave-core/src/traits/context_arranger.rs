@@ -8,7 +8,7 @@ use crate::types::Hit;
 /// It is synchronous on purpose: arranging is pure computation over hits already in
 /// memory, and the pipeline calls it on the hot path.
 pub trait ContextArranger: Send + Sync {
-    /// Short name for the trace and errors, e.g. `long-context-reorder`.
+    /// Short name for the trace and errors, e.g. `long_context_reorder`.
     fn name(&self) -> &str;
 
     /// Takes hits best first, returns them in prompt order.

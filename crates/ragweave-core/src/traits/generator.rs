@@ -47,8 +47,15 @@ impl Default for SamplingParams {
     }
 }
 
+/// Most stop sequences one request may give.
+pub const MAX_STOP_SEQUENCES: usize = 16;
+
+/// Most bytes all of one request's stop sequences may hold together.
+pub const MAX_STOP_BYTES: usize = 1024;
+
 impl SamplingParams {
-    /// Rejects values no backend can honour.
+    /// Rejects values no backend can honour, and stop sequences past
+    /// [`MAX_STOP_SEQUENCES`] or [`MAX_STOP_BYTES`].
     pub fn validate(&self) -> Result<()> {
         if self.max_tokens == 0 {
             return Err(Error::invalid("sampling.max_tokens", "must be at least 1"));
@@ -67,6 +74,24 @@ impl SamplingParams {
         }
         if self.stop.iter().any(String::is_empty) {
             return Err(Error::invalid("sampling.stop", "a stop sequence is empty"));
+        }
+        // Stop matching holds back as many bytes as the longest sequence and checks each one
+        // per token: unbounded, a request could make every token cost a megabyte of work.
+        if self.stop.len() > MAX_STOP_SEQUENCES {
+            return Err(Error::invalid(
+                "sampling.stop",
+                format!(
+                    "{} stop sequences, over the limit of {MAX_STOP_SEQUENCES}",
+                    self.stop.len()
+                ),
+            ));
+        }
+        let bytes: usize = self.stop.iter().map(String::len).sum();
+        if bytes > MAX_STOP_BYTES {
+            return Err(Error::invalid(
+                "sampling.stop",
+                format!("{bytes} bytes of stop sequences, over the limit of {MAX_STOP_BYTES}"),
+            ));
         }
         Ok(())
     }

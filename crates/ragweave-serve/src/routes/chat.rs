@@ -24,9 +24,6 @@ use crate::error::{ApiError, JsonBody};
 use crate::metrics::Metrics;
 use crate::state::AppState;
 
-/// Most stop sequences a request may carry.
-const MAX_STOPS: usize = 16;
-
 /// What the generation stream yields, whichever model answers.
 enum Out {
     Token(String),
@@ -155,12 +152,6 @@ fn sampling(mut p: SamplingParams, r: &ChatRequest) -> Result<SamplingParams, Ap
     p.repeat_penalty = r.repeat_penalty.or(p.repeat_penalty);
     match &r.stop {
         Some(StopIn::One(s)) => p.stop = vec![s.clone()],
-        Some(StopIn::Many(s)) if s.len() > MAX_STOPS => {
-            return Err(ApiError::invalid(
-                "stop",
-                format!("{} stop sequences; at most {MAX_STOPS}", s.len()),
-            ));
-        }
         Some(StopIn::Many(s)) => p.stop = s.clone(),
         None => {}
     }

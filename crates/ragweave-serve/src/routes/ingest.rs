@@ -5,7 +5,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use ragweave_core::Document;
+use ragweave_core::{Document, Error};
 use ragweave_ingest::loader::LoadedDocument;
 
 use crate::api::{IngestReply, IngestRequest};
@@ -45,9 +45,21 @@ pub(crate) async fn ingest(
             markdown: d.markdown,
         });
     }
-    let _one_at_a_time = state.ingesting.lock().await;
-    let report = ingestor.ingest_documents(docs).await?;
-    state.metrics.ingested(report.chunks_written);
+    // The ingestion runs to its end even when the client leaves or the reply deadline passes:
+    // cut between writing a document's new chunks and deleting its old ones, it would leave
+    // both stored.
+    let ingestor = Arc::clone(ingestor);
+    let shared = Arc::clone(&state);
+    let run = tokio::spawn(async move {
+        let _one_at_a_time = shared.ingesting.lock().await;
+        let report = ingestor.ingest_documents(docs).await?;
+        shared.metrics.ingested(report.chunks_written);
+        let stored = ingestor.store().count().await?;
+        Ok::<_, Error>((report, stored))
+    });
+    let (report, stored_chunks) = run
+        .await
+        .map_err(|e| Error::component("ingest", format!("the ingestion task failed: {e}")))??;
     Ok(Json(IngestReply {
         documents: report.documents,
         added: report.added,
@@ -55,6 +67,6 @@ pub(crate) async fn ingest(
         unchanged: report.unchanged,
         chunks_written: report.chunks_written,
         chunks_deleted: report.chunks_deleted,
-        stored_chunks: ingestor.store().count().await?,
+        stored_chunks,
     }))
 }

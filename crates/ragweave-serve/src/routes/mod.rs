@@ -20,9 +20,10 @@ use crate::edges;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// Every route: the API behind auth and the concurrency limit, `/metrics` behind auth only
-/// (a scrape must not be refused under load), `/healthz` and `/openapi.json` open; all
-/// counted in the metrics.
+/// Every route: the API behind auth, a body read in full and then the concurrency limit,
+/// `/metrics` behind auth only (a scrape must not be refused under load), `/healthz` and
+/// `/openapi.json` open; all counted in the metrics, held to the reply deadline and, without
+/// a token, to the `Host` check.
 pub(crate) fn router(state: Arc<AppState>) -> Router {
     let limited = Router::new()
         .route("/v1/chat/completions", post(chat::complete))
@@ -31,7 +32,8 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/v1/retrieve", post(retrieve::retrieve))
         .route("/v1/ingest", post(ingest::ingest))
         .route("/v1/models", get(models))
-        .route_layer(from_fn_with_state(state.clone(), edges::limit));
+        .route_layer(from_fn_with_state(state.clone(), edges::limit))
+        .route_layer(from_fn_with_state(state.clone(), edges::read_body));
     let authorized = limited
         .route("/metrics", get(metrics))
         .route_layer(from_fn_with_state(state.clone(), edges::authorize));
@@ -40,6 +42,8 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/openapi.json", get(openapi));
     authorized
         .merge(open)
+        .route_layer(from_fn_with_state(state.clone(), edges::check_host))
+        .route_layer(from_fn_with_state(state.clone(), edges::deadline))
         .route_layer(from_fn_with_state(state.clone(), edges::observe))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -206,14 +206,14 @@ impl Running {
     }
 }
 
-/// A request that holds a place under the concurrency limit until released: its body is
-/// still arriving.
-pub struct Held {
+/// A request still in flight until released: its body is still arriving. It holds no
+/// place under the concurrency limit (bodies are read first), but a shutdown waits for it.
+pub struct SlowBody {
     send: tokio::sync::oneshot::Sender<()>,
     reply: tokio::task::JoinHandle<reqwest::Result<reqwest::Response>>,
 }
 
-impl Held {
+impl SlowBody {
     /// Sends the rest of the body; the request then completes (200).
     pub async fn release(self) {
         let _ = self.send.send(());
@@ -222,8 +222,25 @@ impl Held {
     }
 }
 
+/// A stream of 1,500 tokens nobody reads yet: it holds its place under the concurrency
+/// limit until its last token is sent.
+pub struct Held {
+    response: reqwest::Response,
+}
+
+impl Held {
+    /// Reads the stream to its end, which frees its place.
+    pub async fn release(self) {
+        let mut bytes = self.response.bytes_stream();
+        while let Some(b) = bytes.next().await {
+            b.unwrap();
+        }
+    }
+}
+
 impl Running {
-    pub async fn hold(&self) -> Held {
+    /// A request in flight whose body has not all arrived.
+    pub async fn slow_body(&self) -> SlowBody {
         let before = self.metric("ragweave_http_requests_in_flight").await;
         let (send, wait) = tokio::sync::oneshot::channel::<()>();
         let head = futures::stream::once(async {
@@ -241,15 +258,40 @@ impl Running {
             .header("content-type", "application/json")
             .body(reqwest::Body::wrap_stream(head.chain(tail)));
         let reply = tokio::spawn(request.send());
-        // In flight (counted before the limit takes its place), then a moment for the limit.
         for _ in 0..200 {
             if self.metric("ragweave_http_requests_in_flight").await > before {
                 break;
             }
             tokio::time::sleep(std::time::Duration::from_millis(5)).await;
         }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        Held { send, reply }
+        SlowBody { send, reply }
+    }
+
+    /// A request holding a place under the concurrency limit: a long stream, unread.
+    pub async fn hold(&self) -> Held {
+        let body = json!({"model": "tiny", "stream": true, "max_tokens": 1500,
+                          "messages": [{"role": "user", "content": "go on and on"}]});
+        let mut request = self
+            .http
+            .post(format!("{}/v1/chat/completions", self.url))
+            .json(&body);
+        if let Some(t) = &self.token {
+            request = request.bearer_auth(t);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        Held { response }
+    }
+
+    /// Waits until no request is in flight, the place of a released one included.
+    pub async fn settle(&self) {
+        for _ in 0..400 {
+            if self.metric("ragweave_http_requests_in_flight").await <= 1.0 {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        panic!("requests still in flight");
     }
 }
 
