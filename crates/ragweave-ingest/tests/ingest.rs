@@ -555,3 +555,34 @@ async fn metadata_over_the_limit_is_refused_with_its_place() {
     assert!(e.to_string().contains("documents[1].metadata"), "{e}");
     assert_eq!(store.count().await.unwrap(), 0, "nothing is written");
 }
+
+#[tokio::test]
+async fn deeply_nested_html_is_refused_and_ordinary_pages_are_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("kb");
+    write(
+        &root,
+        "deep.html",
+        &format!(
+            "{}text{}",
+            "<div>".repeat(200_000),
+            "</div>".repeat(200_000)
+        ),
+    );
+    // Thousands of elements left open as HTML allows, and void ones: an ordinary page.
+    let items = "<li>an item<p>a paragraph<br><img src=x>".repeat(5_000);
+    let script = format!("<script>{}</script>", "if (i<n) { i++ } ".repeat(5_000));
+    write(
+        &root,
+        "long.html",
+        &format!("<html><head>{script}</head><body><ul>{items}</ul></body></html>"),
+    );
+    let started = std::time::Instant::now();
+    let report = Ingestor::new(counting()).ingest(&root).await.unwrap();
+    assert!(
+        matches!(&report.failed[..], [IngestError::Malformed { path, reason, .. }] if path.ends_with("deep.html") && reason.contains("nested 200000 deep")),
+        "{report:?}"
+    );
+    assert_eq!(report.added, 1, "{report:?}");
+    println!("both files in {:?}", started.elapsed());
+}
