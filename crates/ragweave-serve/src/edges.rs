@@ -166,7 +166,7 @@ pub(crate) async fn read_body(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > options.max_body_bytes as u64) {
-        return too_large();
+        return ApiError::body_too_large().into_response();
     }
     let give_up = tokio::time::Instant::now() + options.body_read_timeout;
     let mut data = bytes::BytesMut::new();
@@ -196,7 +196,7 @@ pub(crate) async fn read_body(
         };
         // A body over the budget of all bodies could never be read: too large, not busy.
         if data.len() + chunk.len() > options.max_body_bytes.min(options.max_buffered_bytes) {
-            return too_large();
+            return ApiError::body_too_large().into_response();
         }
         let permit = u32::try_from(chunk.len())
             .ok()
@@ -219,15 +219,6 @@ pub(crate) async fn read_body(
     let request = Request::from_parts(parts, Body::from(data.freeze()));
     let response = next.run(request).await;
     on_body_end(response, move || drop(held))
-}
-
-fn too_large() -> Response {
-    ApiError::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "body_too_large",
-        "the request body is larger than this server's limit (`--max-body-bytes`)",
-    )
-    .into_response()
 }
 
 /// Compares without an early exit, so timing does not tell how much of a token was right.

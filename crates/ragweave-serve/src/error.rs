@@ -56,6 +56,15 @@ impl ApiError {
         }
     }
 
+    /// 413: the body is over the server's limit.
+    pub fn body_too_large() -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            "the request body is larger than this server's limit (`--max-body-bytes`)",
+        )
+    }
+
     /// 400 blaming `param`.
     pub fn invalid(param: impl Into<String>, message: impl Into<String>) -> Self {
         Self {
@@ -184,11 +193,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
         }
         let bytes = Bytes::from_request(req, state).await.map_err(|r| {
             if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "body_too_large",
-                    "the request body is larger than this server's limit (`--max-body-bytes`)",
-                )
+                ApiError::body_too_large()
             } else {
                 ApiError::new(r.status(), "unreadable_body", r.body_text())
             }
