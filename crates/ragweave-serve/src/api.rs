@@ -459,9 +459,13 @@ pub struct ModelOut {
     pub kind: &'static str,
 }
 
-/// `GET /healthz`.
+/// `GET /healthz`: 200 when every generator can take requests, 503 otherwise (the reasons
+/// go to the log, not the reply).
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct Health {
-    /// `ok`.
+    /// `ok`, or `unhealthy`.
     pub status: &'static str,
+    /// The generators that cannot take requests now, by the names requests use.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unhealthy: Vec<String>,
 }

@@ -121,7 +121,7 @@ impl Metrics {
             lines.push(format!("{n}_count{{route=\"{route}\"}} {}", h.count));
         }
         flush(&mut out, &mut lines);
-        let gauges: [(&str, &str, &str, i64); 7] = [
+        let gauges: [(&str, &str, &str, i64); 8] = [
             (
                 "ragweave_http_requests_in_flight",
                 "gauge",
@@ -159,6 +159,12 @@ impl Metrics {
                 self.chunks_ingested.load(Ordering::Relaxed) as i64,
             ),
             (
+                "ragweave_process_resident_memory_bytes",
+                "gauge",
+                "The process's resident memory now (VmRSS; 0 where /proc is absent).",
+                proc_status_bytes("VmRSS:") as i64,
+            ),
+            (
                 "ragweave_process_peak_resident_memory_bytes",
                 "gauge",
                 "The process's peak resident memory (VmHWM; 0 where /proc is absent).",
@@ -188,11 +194,16 @@ fn flush(out: &mut String, lines: &mut Vec<String>) {
 
 /// Peak resident set size from `/proc/self/status`, in bytes.
 pub fn peak_rss_bytes() -> u64 {
+    proc_status_bytes("VmHWM:")
+}
+
+/// A size line of `/proc/self/status` (`VmRSS:`, `VmHWM:`), in bytes; 0 where absent.
+fn proc_status_bytes(key: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
             s.lines()
-                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .find_map(|l| l.strip_prefix(key))
                 .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
         })
         .map_or(0, |kb| kb * 1024)
@@ -225,5 +236,7 @@ mod tests {
         assert!(text.contains("ragweave_generated_tokens_total 1"));
         assert!(text.contains("# TYPE ragweave_http_request_duration_seconds histogram"));
         assert!(peak_rss_bytes() > 0, "Linux has /proc");
+        assert!(text.contains("ragweave_process_resident_memory_bytes "));
+        assert!(proc_status_bytes("VmRSS:") > 0);
     }
 }

@@ -128,7 +128,7 @@ pub fn document() -> Value {
     paths.insert(
         "/healthz".into(),
         get(
-            "Liveness; needs no token.",
+            "Health: 200 when every generator can take requests, 503 naming those that cannot; needs no token.",
             json_reply(schema::<Health>(&mut g)),
             true,
         ),

@@ -551,11 +551,7 @@ async fn auth_limits_and_bad_input_get_their_status_and_the_server_stays_up() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_leaves_mid_stream_stops_the_generation() {
     let server = harness::start(ServeOptions::default()).await;
-    let body = json!({"model": "tiny", "stream": true, "max_tokens": 1500,
-                      "messages": [{"role": "user", "content": "go on and on"}]});
-    let response = server.post("/v1/chat/completions", body).await;
-    assert_eq!(response.status(), 200);
-    let mut bytes = response.bytes_stream();
+    let mut bytes = server.long_stream().await;
     let mut seen = 0;
     while seen < 3 {
         seen += bytes
@@ -601,12 +597,57 @@ async fn a_client_that_leaves_mid_stream_stops_the_generation() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_generator_thread_ends_open_streams_with_an_error_and_is_replaced() {
+    let server = harness::start(ServeOptions::default()).await;
+    let mut bytes = server.long_stream().await;
+    let mut text = String::from_utf8(bytes.next().await.unwrap().unwrap().to_vec()).unwrap();
+    server.parts.llama.panic_worker().unwrap();
+    while let Some(b) = bytes.next().await {
+        text.push_str(std::str::from_utf8(&b.unwrap()).unwrap());
+    }
+    let events: Vec<Value> = text
+        .split("\n\n")
+        .filter_map(|e| e.strip_prefix("data: "))
+        .filter(|d| *d != "[DONE]")
+        .map(|d| serde_json::from_str(d).unwrap())
+        .collect();
+    let last = events.last().unwrap();
+    assert!(last["error"].is_object(), "the stream ended with {last}");
+    assert!(
+        events
+            .iter()
+            .all(|e| e["choices"][0]["finish_reason"].is_null()),
+        "a cut stream was reported finished: {text}"
+    );
+    assert!(!text.ends_with("data: [DONE]\n\n"), "{text}");
+    // `/healthz` replaces the thread (once the old one has finished), reports healthy, and
+    // the server answers.
+    for _ in 0..500 {
+        let health = server
+            .http
+            .get(format!("{}/healthz", server.url))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(health.status(), 200);
+        if server.parts.llama.worker_restarts() == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(server.parts.llama.worker_restarts(), 1);
+    let next = server
+        .post("/v1/chat/completions", json!({"model": "tiny", "max_tokens": 4, "messages": [{"role": "user", "content": "hi"}]}))
+        .await;
+    assert_eq!(next.status(), 200);
+    let active = server.metric("ragweave_generation_streams_active").await;
+    assert_eq!(active, 0.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_lets_in_flight_streams_finish_then_refuses_connections() {
     let mut server = harness::start(ServeOptions::default()).await;
-    let body = json!({"model": "tiny", "stream": true, "max_tokens": 1500,
-                      "messages": [{"role": "user", "content": "go on and on"}]});
-    let response = server.post("/v1/chat/completions", body).await;
-    let mut bytes = response.bytes_stream();
+    let mut bytes = server.long_stream().await;
     let mut text = String::from_utf8(bytes.next().await.unwrap().unwrap().to_vec()).unwrap();
     // A request whose body is still arriving is in flight too.
     let held = server.slow_body().await;
@@ -924,6 +965,56 @@ impl ragweave_core::Generator for Panicking {
     ) -> ragweave_core::Result<ragweave_core::TokenStream> {
         panic!("a bug in the engine at /srv/secret/path");
     }
+}
+
+/// A generator whose engine is gone for good.
+struct Broken;
+
+#[ragweave_core::async_trait]
+impl ragweave_core::Generator for Broken {
+    fn name(&self) -> &str {
+        "broken"
+    }
+    async fn stream(
+        &self,
+        _: &ragweave_core::GenerateRequest,
+    ) -> ragweave_core::Result<ragweave_core::TokenStream> {
+        Err(ragweave_core::Error::component("broken", "gone"))
+    }
+    async fn health(&self) -> ragweave_core::Result<()> {
+        Err(ragweave_core::Error::component(
+            "broken",
+            "no context at /srv/secret/model.gguf",
+        ))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn healthz_names_an_unhealthy_generator_without_its_reasons() {
+    let mut built = ragweave_core::config::BuiltPipeline::new(bm25_only());
+    let broken: std::sync::Arc<dyn ragweave_core::Generator> = std::sync::Arc::new(Broken);
+    let fine: std::sync::Arc<dyn ragweave_core::Generator> = std::sync::Arc::new(Panicking);
+    built.components.add("fine", fine);
+    built.components.add("broken", broken);
+    let server = ragweave_serve::Server::new(
+        ragweave_serve::Served::with_ingestor(built, None),
+        ServeOptions::default(),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let done = tokio::spawn(server.run(listener, async {
+        let _ = stopped.await;
+    }));
+    let health = reqwest::get(format!("{url}/healthz")).await.unwrap();
+    assert_eq!(health.status(), 503);
+    let body: Value = health.json().await.unwrap();
+    assert_eq!(
+        body,
+        json!({"status": "unhealthy", "unhealthy": ["broken"]})
+    );
+    stop.send(()).unwrap();
+    done.await.unwrap().unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

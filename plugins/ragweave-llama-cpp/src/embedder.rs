@@ -2,7 +2,6 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::mpsc::Sender;
 
 use async_trait::async_trait;
 use llama_cpp_2::context::params::LlamaPoolingType;
@@ -11,6 +10,7 @@ use ragweave_core::{EmbedInput, Embedder, Error, InputKind, Result, TokenCounter
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::context_thread::ContextThread;
 use crate::encoder::{self, EncodeJob, EncoderOptions, model_pooling, tokens_for};
 use crate::error::LlamaCppError;
 use crate::model::{self, Loaded};
@@ -84,7 +84,7 @@ impl Default for LlamaEmbedderOptions {
 /// ```
 pub struct LlamaEmbedder {
     model: Arc<LlamaModel>,
-    jobs: Sender<EncodeJob>,
+    jobs: ContextThread<EncodeJob>,
     options: LlamaEmbedderOptions,
     id: String,
     dimension: usize,

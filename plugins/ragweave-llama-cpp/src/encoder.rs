@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use schemars::JsonSchema;
 use serde::Deserialize;
-use std::sync::mpsc::{Receiver, Sender};
+use std::sync::mpsc::Receiver;
 
 use llama_cpp_2::context::LlamaContext;
 use llama_cpp_2::context::params::{LlamaContextParams, LlamaPoolingType};
@@ -24,7 +24,7 @@ use llama_cpp_2::token::LlamaToken;
 use tokio::sync::oneshot;
 
 use crate::backend::with_logged_errors;
-use crate::context_thread;
+use crate::context_thread::ContextThread;
 use crate::error::LlamaCppError;
 
 type Reply = oneshot::Sender<Result<Vec<Vec<f32>>, LlamaCppError>>;
@@ -82,7 +82,7 @@ impl EncoderOptions {
         model: &Arc<LlamaModel>,
         pooling: LlamaPoolingType,
         min_length: u32,
-    ) -> Result<(Sender<EncodeJob>, usize), LlamaCppError> {
+    ) -> Result<(ContextThread<EncodeJob>, usize), LlamaCppError> {
         let max_length = self
             .max_length
             .unwrap_or(model.n_ctx_train())
@@ -114,7 +114,7 @@ pub(crate) struct EncoderShape {
 pub(crate) fn spawn(
     model: Arc<LlamaModel>,
     shape: EncoderShape,
-) -> Result<Sender<EncodeJob>, LlamaCppError> {
+) -> Result<ContextThread<EncodeJob>, LlamaCppError> {
     let params = move || {
         LlamaContextParams::default()
             .with_embeddings(true)
@@ -131,7 +131,7 @@ pub(crate) fn spawn(
             .with_n_threads(shape.threads)
             .with_n_threads_batch(shape.threads)
     };
-    context_thread::spawn(
+    ContextThread::start(
         "encoder",
         model,
         params,
@@ -191,12 +191,11 @@ fn encode_all(
 
 /// Sends a job and waits for its outputs without blocking the async runtime.
 pub(crate) async fn run(
-    jobs: &Sender<EncodeJob>,
+    jobs: &ContextThread<EncodeJob>,
     sequences: Vec<Vec<LlamaToken>>,
 ) -> Result<Vec<Vec<f32>>, LlamaCppError> {
     let (reply, outputs) = oneshot::channel();
-    jobs.send(EncodeJob { sequences, reply })
-        .map_err(|_| LlamaCppError::WorkerGone)?;
+    jobs.send(EncodeJob { sequences, reply })?;
     outputs.await.map_err(|_| LlamaCppError::WorkerGone)?
 }
 

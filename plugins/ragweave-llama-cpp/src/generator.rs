@@ -2,7 +2,6 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::mpsc::Sender;
 
 use async_trait::async_trait;
 use futures::StreamExt;
@@ -13,12 +12,13 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
 
+use crate::context_thread::ContextThread;
 use crate::error::LlamaCppError;
 use crate::model::{self, Loaded};
 use crate::sampling;
 use crate::template::Piece;
 use crate::template::{ChatFormat, TemplateSource};
-use crate::worker::{self, Event, Job, Shape};
+use crate::worker::{self, Event, Job, Order, Shape};
 
 /// How to load and run a [`LlamaGenerator`]: also the fields of the `llama_cpp` kind
 /// beside `model`.
@@ -58,7 +58,9 @@ impl Default for LlamaGeneratorOptions {
 }
 
 /// A chat model in GGUF on llama.cpp: tokens stream from a worker thread that owns the
-/// context; several requests share it by continuous batching.
+/// context; several requests share it by continuous batching. Should the thread die (a
+/// panic), its open streams end with an error and the next request, or health check, starts
+/// a new one.
 ///
 /// ```no_run
 /// use ragweave_core::{GenerateRequest, Generator};
@@ -71,7 +73,7 @@ impl Default for LlamaGeneratorOptions {
 /// ```
 pub struct LlamaGenerator {
     model: Arc<LlamaModel>,
-    jobs: Sender<Job>,
+    jobs: ContextThread<Order>,
     format: ChatFormat,
     context: usize,
     path: PathBuf,
@@ -109,6 +111,20 @@ impl LlamaGenerator {
             path,
             architecture,
         })
+    }
+
+    /// Makes the worker thread panic, as a bug in it or in the bindings would, so tests can
+    /// check what open streams and later requests see. Not part of the API.
+    #[doc(hidden)]
+    pub fn panic_worker(&self) -> std::result::Result<(), LlamaCppError> {
+        self.jobs.send(Order::Panic)
+    }
+
+    /// Worker threads started to replace one that died, for the same tests. Not part of the
+    /// API.
+    #[doc(hidden)]
+    pub fn worker_restarts(&self) -> usize {
+        self.jobs.restarts()
     }
 
     /// The GGUF file.
@@ -197,13 +213,11 @@ impl LlamaGenerator {
             .into());
         }
         let (events, receiver) = unbounded_channel();
-        self.jobs
-            .send(Job {
-                prompt,
-                params: request.params.clone(),
-                events,
-            })
-            .map_err(|_| LlamaCppError::WorkerGone)?;
+        self.jobs.send(Order::Generate(Job {
+            prompt,
+            params: request.params.clone(),
+            events,
+        }))?;
         Ok(receiver)
     }
 }
@@ -243,14 +257,21 @@ impl Generator for LlamaGenerator {
 
     async fn stream(&self, request: &GenerateRequest) -> Result<TokenStream> {
         let events = self.submit(request)?;
-        let stream = futures::stream::unfold(events, |mut events| async move {
-            match events.recv().await? {
-                Event::Piece(text) => Some((Ok(text), events)),
-                Event::Failed(e) => Some((Err(e), events)),
-                Event::Done { .. } => None,
+        let stream = futures::stream::unfold(Some(events), |events| async move {
+            let mut events = events?;
+            match events.recv().await {
+                Some(Event::Piece(text)) => Some((Ok(text), Some(events))),
+                Some(Event::Failed(e)) => Some((Err(e), None)),
+                Some(Event::Done { .. }) => None,
+                // The worker died mid-generation: the text is cut, not finished.
+                None => Some((Err(LlamaCppError::WorkerGone.into()), None)),
             }
         });
         Ok(stream.boxed())
+    }
+
+    async fn health(&self) -> Result<()> {
+        Ok(self.jobs.health()?)
     }
 
     async fn complete(&self, request: &GenerateRequest) -> Result<Completion> {

@@ -2,7 +2,6 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::mpsc::Sender;
 
 use async_trait::async_trait;
 use llama_cpp_2::context::params::LlamaPoolingType;
@@ -10,6 +9,7 @@ use llama_cpp_2::model::LlamaModel;
 use llama_cpp_2::token::LlamaToken;
 use ragweave_core::{Error, Hit, Query, Reranker, Result, sort_hits};
 
+use crate::context_thread::ContextThread;
 use crate::encoder::{self, EncodeJob, EncoderOptions, model_pooling};
 use crate::error::LlamaCppError;
 use crate::model::{self, Loaded};
@@ -18,7 +18,7 @@ use crate::model::{self, Loaded};
 /// or jina-reranker): each (query, passage) pair gets the model's relevance score.
 pub struct LlamaReranker {
     model: Arc<LlamaModel>,
-    jobs: Sender<EncodeJob>,
+    jobs: ContextThread<EncodeJob>,
     max_length: usize,
     path: PathBuf,
 }

@@ -8,7 +8,7 @@
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, Sender, TryRecvError};
+use std::sync::mpsc::{Receiver, TryRecvError};
 
 use llama_cpp_2::context::LlamaContext;
 use llama_cpp_2::context::params::LlamaContextParams;
@@ -20,7 +20,7 @@ use ragweave_core::{Error, FinishReason, SamplingParams, StopMatcher};
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::backend::with_logged_errors;
-use crate::context_thread;
+use crate::context_thread::ContextThread;
 use crate::error::LlamaCppError;
 use crate::pieces::Utf8Pieces;
 use crate::sampling;
@@ -40,6 +40,14 @@ pub(crate) enum Event {
     },
     /// Generation failed; nothing follows.
     Failed(Error),
+}
+
+/// What the worker's queue carries.
+pub(crate) enum Order {
+    /// Serve a request.
+    Generate(Job),
+    /// Panic, as a bug in the worker would: fault tests check what callers then see.
+    Panic,
 }
 
 /// A generation request for the worker.
@@ -63,7 +71,10 @@ pub(crate) struct Shape {
 }
 
 /// Starts the worker; returns once its context exists (or could not be made).
-pub(crate) fn spawn(model: Arc<LlamaModel>, shape: Shape) -> Result<Sender<Job>, LlamaCppError> {
+pub(crate) fn spawn(
+    model: Arc<LlamaModel>,
+    shape: Shape,
+) -> Result<ContextThread<Order>, LlamaCppError> {
     let params = move || {
         LlamaContextParams::default()
             .with_n_ctx(NonZeroU32::new(shape.context * shape.parallel))
@@ -73,7 +84,7 @@ pub(crate) fn spawn(model: Arc<LlamaModel>, shape: Shape) -> Result<Sender<Job>,
             .with_n_threads(shape.threads)
             .with_n_threads_batch(shape.threads)
     };
-    context_thread::spawn("generator", model, params, move |model, ctx, queue| {
+    ContextThread::start("generator", model, params, move |model, ctx, queue| {
         Worker::new(model, ctx, shape).run(queue)
     })
 }
@@ -117,17 +128,17 @@ impl<'m> Worker<'m> {
         }
     }
 
-    fn run(mut self, queue: Receiver<Job>) {
+    fn run(mut self, queue: Receiver<Order>) {
         loop {
             if self.slots.is_empty() {
                 match queue.recv() {
-                    Ok(job) => self.admit(job),
+                    Ok(order) => self.take(order),
                     Err(_) => return,
                 }
             }
             while !self.free_seqs.is_empty() {
                 match queue.try_recv() {
-                    Ok(job) => self.admit(job),
+                    Ok(order) => self.take(order),
                     Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
                 }
             }
@@ -135,6 +146,13 @@ impl<'m> Worker<'m> {
             if !self.slots.is_empty() {
                 self.step();
             }
+        }
+    }
+
+    fn take(&mut self, order: Order) {
+        match order {
+            Order::Generate(job) => self.admit(job),
+            Order::Panic => panic!("a fault test asked the generator thread to panic"),
         }
     }
 

@@ -167,6 +167,76 @@ async fn a_dropped_stream_frees_its_sequence() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_worker_that_panics_fails_open_streams_and_is_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    let g = load(
+        &tiny(&dir, DecoderSpec::tiny()),
+        LlamaGeneratorOptions {
+            parallel: 2,
+            ..LlamaGeneratorOptions::default()
+        },
+    );
+    let before = g.complete(&greedy("hello", 8)).await.unwrap();
+    let mut open = g.stream(&greedy("go on and on", 1500)).await.unwrap();
+    open.next().await.unwrap().unwrap();
+    g.panic_worker().unwrap();
+    // The stream ends with an error, not as if the text were finished.
+    let mut pieces = 0;
+    let end = loop {
+        match open.next().await {
+            Some(Ok(_)) => pieces += 1,
+            Some(Err(e)) => break e,
+            None => panic!("the stream ended cleanly after {pieces} more pieces"),
+        }
+    };
+    assert!(pieces < 1500, "{pieces}");
+    assert!(
+        matches!(
+            end.cause::<LlamaCppError>(),
+            Some(LlamaCppError::WorkerGone)
+        ),
+        "{}",
+        end.report()
+    );
+    assert!(open.next().await.is_none(), "nothing follows the error");
+    // A health check starts a new worker (once the old thread has finished unwinding), and
+    // it answers as the first one did.
+    for _ in 0..500 {
+        g.health().await.unwrap();
+        if g.worker_restarts() == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(
+        g.worker_restarts(),
+        1,
+        "no health check replaced the worker"
+    );
+    let after = g.complete(&greedy("hello", 8)).await.unwrap();
+    assert_eq!(after, before);
+    // A request is enough to replace a dead worker too.
+    g.panic_worker().unwrap();
+    let mut again = None;
+    for _ in 0..100 {
+        match g.complete(&greedy("hello", 8)).await {
+            Ok(c) => {
+                again = Some(c);
+                break;
+            }
+            // Sent while the old thread was still unwinding: failed, typed, not lost.
+            Err(e) => assert!(
+                matches!(e.cause::<LlamaCppError>(), Some(LlamaCppError::WorkerGone)),
+                "{}",
+                e.report()
+            ),
+        }
+    }
+    assert_eq!(again.as_ref(), Some(&before));
+    assert_eq!(g.worker_restarts(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn bad_input_is_a_typed_error_not_an_abort() {
     let dir = tempfile::tempdir().unwrap();
     let path = tiny(&dir, DecoderSpec::tiny());

@@ -36,7 +36,7 @@ pub use timeout::{Timeout, Wrapped};
 
 use crate::answer::{Answer, Trace};
 use crate::error::Result;
-use crate::traits::generator::SamplingParams;
+use crate::traits::generator::{Generator, SamplingParams};
 use crate::types::Hit;
 use answering::Output;
 use retrieval::{Retrieval, Retrieved};
@@ -93,6 +93,14 @@ impl Pipeline {
     /// Whether the pipeline generates an answer (or only retrieves).
     pub fn has_generator(&self) -> bool {
         matches!(self.inner.output, Output::Answer(_))
+    }
+
+    /// The generator that writes answers, if the pipeline has one.
+    pub fn generator(&self) -> Option<&Arc<dyn Generator>> {
+        match &self.inner.output {
+            Output::Answer(answering) => Some(&answering.generator),
+            Output::Hits => None,
+        }
     }
 
     /// The sampling answers use unless a request brings its own (the config's

@@ -197,4 +197,9 @@ impl Generator for Timeout<dyn Generator> {
     async fn complete(&self, request: &GenerateRequest) -> Result<Completion> {
         self.run(&self.stage, self.inner.complete(request)).await
     }
+
+    async fn health(&self) -> Result<()> {
+        let stage = format!("{}:health", self.stage);
+        self.run(&stage, self.inner.health()).await
+    }
 }

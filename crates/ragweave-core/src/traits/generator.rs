@@ -156,6 +156,14 @@ pub trait Generator: Send + Sync {
     /// Starts generating and returns the token stream.
     async fn stream(&self, request: &GenerateRequest) -> Result<TokenStream>;
 
+    /// Whether the engine can take requests now; `Err` says why not, and `GET /healthz`
+    /// answers 503 with it. The default is always ready: engines that can break in ways
+    /// a request would not show (a worker thread that died and could not be restarted)
+    /// override it. It must be cheap: health checks come often.
+    async fn health(&self) -> Result<()> {
+        Ok(())
+    }
+
     /// Generates the whole completion. The default collects [`Generator::stream`].
     async fn complete(&self, request: &GenerateRequest) -> Result<Completion> {
         let mut stream = self.stream(request).await?;

@@ -15,6 +15,8 @@ use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::{get, post};
 
+use ragweave_core::Generator;
+
 use crate::api::{Health, ModelList, ModelOut};
 use crate::edges;
 use crate::error::ApiError;
@@ -70,8 +72,39 @@ async fn models(State(state): State<Arc<AppState>>) -> Json<ModelList> {
     })
 }
 
-async fn healthz() -> Json<Health> {
-    Json(Health { status: "ok" })
+async fn healthz(State(state): State<Arc<AppState>>) -> Response {
+    let served = &state.served;
+    let rag = served
+        .built
+        .pipeline
+        .generator()
+        .map(|g| (state.options.model.clone(), g));
+    let named = served
+        .built
+        .components
+        .all::<dyn Generator>()
+        .map(|(name, g)| (name.to_string(), g));
+    let checks = rag.into_iter().chain(named).map(|(name, g)| async move {
+        let health = g.health().await;
+        (name, health)
+    });
+    let mut unhealthy = Vec::new();
+    for (name, health) in futures::future::join_all(checks).await {
+        if let Err(e) = health {
+            tracing::warn!(generator = %name, error = %e.report(), "unhealthy");
+            unhealthy.push(name);
+        }
+    }
+    let (status, word) = if unhealthy.is_empty() {
+        (StatusCode::OK, "ok")
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "unhealthy")
+    };
+    let health = Health {
+        status: word,
+        unhealthy,
+    };
+    (status, Json(health)).into_response()
 }
 
 async fn metrics(State(state): State<Arc<AppState>>) -> Response {

@@ -48,6 +48,8 @@ pub const DOCS: [(&str, &str); 6] = [
 /// The components, loaded once per server.
 pub struct Parts {
     pub generator: Arc<dyn Generator>,
+    /// The same generator, for what only llama.cpp's can do (fault tests).
+    pub llama: Arc<LlamaGenerator>,
     pub embedder: Arc<dyn Embedder>,
     pub reranker: Arc<dyn Reranker>,
     pub store: EdgeStore,
@@ -77,8 +79,10 @@ pub async fn parts(dir: &std::path::Path) -> Parts {
         EdgeStoreOptions::with_embedder(embedder.clone()),
     )
     .unwrap();
+    let llama = Arc::new(generator);
     Parts {
-        generator: Arc::new(generator),
+        generator: llama.clone(),
+        llama,
         embedder,
         reranker: Arc::new(reranker),
         store,
@@ -178,6 +182,17 @@ impl Running {
             .send()
             .await
             .unwrap()
+    }
+
+    /// A streamed chat that goes on for 1,500 tokens, once it has answered 200.
+    pub async fn long_stream(
+        &self,
+    ) -> futures::stream::BoxStream<'static, reqwest::Result<bytes::Bytes>> {
+        let body = json!({"model": "tiny", "stream": true, "max_tokens": 1500,
+                          "messages": [{"role": "user", "content": "go on and on"}]});
+        let response = self.post("/v1/chat/completions", body).await;
+        assert_eq!(response.status(), 200);
+        response.bytes_stream().boxed()
     }
 
     pub async fn ingest_docs(&self) -> Value {
