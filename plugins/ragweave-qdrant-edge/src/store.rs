@@ -2,6 +2,8 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::fs::{File, OpenOptions};
+use std::mem::ManuallyDrop;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, LazyLock, Mutex, Weak};
 
@@ -94,8 +96,9 @@ struct Manifest {
 }
 
 pub(crate) struct Inner {
-    // Field order matters: the shard flushes on drop, before the lock is released.
-    pub(crate) shard: EdgeShard,
+    /// Dropped by hand, first (before the directory lock goes): the engine flushes in its
+    /// `Drop` and panics there when the flush fails.
+    pub(crate) shard: ManuallyDrop<EdgeShard>,
     /// Held by every write and its flush: the engine's flush takes its locks with
     /// `try_lock().expect(..)`, so two writers at once would panic inside it.
     writes: Mutex<()>,
@@ -110,26 +113,131 @@ impl Inner {
     /// Runs one write and its flush, one writer at a time. A flush that fails (a full disk,
     /// an I/O error) panics inside the engine; it comes back as a typed error instead, and
     /// what was flushed before stays on disk.
+    ///
+    /// `needs` is about what the write adds on disk; a write the disk has no room for is
+    /// refused first (see [`Inner::check_room`]).
     pub(crate) fn write<T>(
         &self,
         what: &str,
+        needs: u64,
         op: impl FnOnce(&EdgeShard) -> Result<T>,
     ) -> Result<T> {
         let _one_writer = self.writes.lock().unwrap_or_else(|p| p.into_inner());
+        self.check_room(what, needs)?;
         let out = op(&self.shard)?;
         flush(&self.shard, &self.path, what)?;
         Ok(out)
     }
 }
 
+impl Inner {
+    /// Refuses a write that the disk may not have room for. The engine keeps its data in
+    /// sparse files that it maps and writes through the mapping: on a full disk such a write
+    /// is a SIGBUS that kills the process, not an error it could return. So the holes of
+    /// those files (room they may still take) and what the write adds must be free first.
+    /// Another process filling the same disk meanwhile can still beat this check.
+    fn check_room(&self, what: &str, needs: u64) -> Result<()> {
+        let free = fs4::available_space(&self.path).map_err(|e| io(&self.path, e))?;
+        let (_, holes) = disk_use(&self.path);
+        let wanted = holes.saturating_add(needs).saturating_add(ROOM_TO_SPARE);
+        if free >= wanted {
+            return Ok(());
+        }
+        Err(io(
+            &self.path,
+            std::io::Error::new(
+                std::io::ErrorKind::StorageFull,
+                format!(
+                    "{what} refused: the disk has {} MiB free, and the store may need {} MiB \
+                     ({} MiB to fill its files, {} MiB for this write)",
+                    free >> 20,
+                    wanted >> 20,
+                    holes >> 20,
+                    needs >> 20
+                ),
+            ),
+        ))
+    }
+}
+
+/// Free space kept beyond what a write is counted to need.
+const ROOM_TO_SPARE: u64 = 1 << 20;
+
+/// Bytes the files under `dir` hold on disk, and bytes more their full lengths would take
+/// (where the platform says how much a file holds; elsewhere files count as full).
+fn disk_use(dir: &Path) -> (u64, u64) {
+    let (mut used, mut holes) = (0u64, 0u64);
+    let mut dirs = vec![dir.to_path_buf()];
+    while let Some(d) = dirs.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let Ok(meta) = entry.metadata() else { continue };
+            if meta.is_dir() {
+                dirs.push(entry.path());
+            } else if meta.is_file() {
+                #[cfg(unix)]
+                let on_disk = std::os::unix::fs::MetadataExt::blocks(&meta) * 512;
+                #[cfg(not(unix))]
+                let on_disk = meta.len();
+                used += on_disk;
+                holes += meta.len().saturating_sub(on_disk);
+            }
+        }
+    }
+    (used, holes)
+}
+
+/// About what upserting `chunks` adds on disk: the write-ahead log and the segment each take
+/// the text, the payload and the vectors, with room for the engine's own records.
+fn upsert_bytes(chunks: &[EmbeddedChunk]) -> u64 {
+    chunks
+        .iter()
+        .map(|c| {
+            let text = c.chunk.text.len() + c.chunk.id.len() + c.chunk.document_id.len();
+            let dense = c.vector.as_ref().map_or(0, |v| v.len() * 4);
+            // Text goes in the payload and, as BM25 terms, in the sparse vector.
+            (3 * text + 2 * dense + 1024) as u64 * 2
+        })
+        .sum()
+}
+
+/// What a delete of `n` points writes: log records and tombstones.
+fn delete_bytes(n: usize) -> u64 {
+    64 * 1024 + 256 * n as u64
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // A panic out of a drop aborts the process when it happens during another unwind, and
+        // is an unexplained panic otherwise. What the failed flush did not write is what the
+        // last write already reported failed.
+        let shard = &mut self.shard;
+        // SAFETY: the shard is dropped here, once, and `Inner` is gone after.
+        let closed = catch_unwind(AssertUnwindSafe(|| unsafe { ManuallyDrop::drop(shard) }));
+        if let Err(panic) = closed {
+            tracing::error!(
+                path = %self.path.display(),
+                "closing the store failed: {}",
+                panic_message(panic.as_ref())
+            );
+        }
+    }
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "the engine's flush failed".into())
+}
+
 /// Flushes `shard`, turning the engine's panic on an I/O failure into an error.
 fn flush(shard: &EdgeShard, path: &Path, what: &str) -> Result<()> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| shard.flush())).map_err(|panic| {
-        let reason = panic
-            .downcast_ref::<String>()
-            .cloned()
-            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-            .unwrap_or_else(|| "the engine's flush failed".into());
+    catch_unwind(AssertUnwindSafe(|| shard.flush())).map_err(|panic| {
+        let reason = panic_message(panic.as_ref());
         Error::Io {
             path: path.display().to_string(),
             source: std::io::Error::other(format!("{what}: flushing the store failed: {reason}")),
@@ -412,7 +520,7 @@ impl EdgeStore {
         let bm25 = Bm25Encoder::new(bm25_avg_len)?;
         Ok(Self {
             inner: Arc::new(Inner {
-                shard,
+                shard: ManuallyDrop::new(shard),
                 writes: Mutex::new(()),
                 bm25,
                 bm25_avg_len,
@@ -596,7 +704,9 @@ impl ChunkStore for EdgeStore {
     /// faster with; worth running after a large ingestion.
     async fn optimize(&self) -> Result<()> {
         self.blocking(|inner| {
-            inner.write("optimize", |shard| {
+            // Merging segments writes a copy of them before the old ones go.
+            let (used, _) = disk_use(&inner.path);
+            inner.write("optimize", used, |shard| {
                 shard.optimize().map_err(|e| engine("optimize", e))?;
                 Ok(())
             })
@@ -665,6 +775,7 @@ impl ChunkStore for EdgeStore {
         if chunks.is_empty() {
             return Ok(());
         }
+        let needs = upsert_bytes(&chunks);
         self.blocking(move |inner| {
             // The last copy of an id wins, as if the batch were applied one by one.
             let mut by_id: HashMap<PointId, PointStruct> = HashMap::with_capacity(chunks.len());
@@ -682,7 +793,7 @@ impl ChunkStore for EdgeStore {
                 by_id.insert(id, point);
             }
             let points = by_id.into_values().map(Into::into).collect();
-            inner.write("upsert", |shard| {
+            inner.write("upsert", needs, |shard| {
                 shard
                     .update(UpdateOperation::PointOperation(
                         PointOperations::UpsertPoints(PointInsertOperations::PointsList(points)),
@@ -698,7 +809,7 @@ impl ChunkStore for EdgeStore {
         self.blocking(move |inner| {
             let n = count(inner, Some(filter.clone()))?;
             if n > 0 {
-                inner.write("delete", |shard| {
+                inner.write("delete", delete_bytes(n), |shard| {
                     shard
                         .update(UpdateOperation::PointOperation(
                             PointOperations::DeletePointsByFilter(filter),
@@ -721,7 +832,7 @@ impl ChunkStore for EdgeStore {
             let ids: Vec<PointId> = present.into_iter().map(|r| r.id).collect();
             if !ids.is_empty() {
                 let n = ids.len();
-                inner.write("delete", |shard| {
+                inner.write("delete", delete_bytes(n), |shard| {
                     shard
                         .update(UpdateOperation::PointOperation(
                             PointOperations::DeletePoints { ids },
