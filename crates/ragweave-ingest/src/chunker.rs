@@ -11,9 +11,18 @@ use crate::loader::LoadedDocument;
 
 struct Sizer(Arc<dyn TokenCounter>);
 
+/// Most bytes a chunk may hold per token of its size. Whitespace costs no tokens (and the
+/// splitter measured chunks trimmed), so a chunk of blank lines grew without bound, and the
+/// splitter, which measures every chunk as it grows, took the square of its length: 48 KB
+/// of `"  \n"` lines took 110 s to chunk (a fuzzer's find). Text averages 3 to 6 bytes a
+/// token.
+const MAX_BYTES_PER_TOKEN: usize = 16;
+
 impl ChunkSizer for Sizer {
     fn size(&self, chunk: &str) -> usize {
-        self.0.count(chunk)
+        self.0
+            .count(chunk)
+            .max(chunk.len().div_ceil(MAX_BYTES_PER_TOKEN))
     }
 }
 
@@ -68,7 +77,10 @@ impl Chunker {
             return Err(Error::config("chunk.max_tokens", "must be at least 1"));
         }
         let config = |c: Arc<dyn TokenCounter>| {
+            // Untrimmed, so whitespace counts against the size (see MAX_BYTES_PER_TOKEN);
+            // pieces are trimmed after.
             ChunkConfig::new(max_tokens)
+                .with_trim(false)
                 .with_overlap(overlap)
                 .map(|cfg| cfg.with_sizer(Sizer(c)))
                 .map_err(|e| {
@@ -129,14 +141,19 @@ impl Chunker {
     pub(crate) fn pieces(&self, doc: &LoadedDocument, version: &str) -> Vec<Chunk> {
         let text = doc.document.text.as_str();
         let hashed_metadata = canonical_metadata(&doc.document.metadata);
-        let pieces: Vec<&str> = if doc.markdown {
-            self.markdown.chunks(text).collect()
-        } else {
-            self.text.chunks(text).collect()
-        };
+        let pieces: Vec<&str> = stretches(text)
+            .flat_map(|stretch| -> Box<dyn Iterator<Item = &str>> {
+                if doc.markdown {
+                    Box::new(self.markdown.chunks(stretch))
+                } else {
+                    Box::new(self.text.chunks(stretch))
+                }
+            })
+            .collect();
         pieces
             .into_iter()
-            .filter(|p| !p.trim().is_empty())
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
             .enumerate()
             .map(|(i, piece)| {
                 let mut metadata = Metadata::new();
@@ -150,6 +167,39 @@ impl Chunker {
             })
             .collect()
     }
+}
+
+/// Longest stretch of a document the splitter sees at once. Its time grows with the square
+/// of a stretch that has no sentence end (320 KB of words took 2.6 s, and 5 MB would take
+/// minutes), so a longer document is cut first, at a paragraph break, else a line break,
+/// else a space, into stretches of at most this many bytes. Chunks do not overlap across a
+/// stretch's end, and a cut may fall inside a markdown code block: a price paid only by
+/// documents over 32 KiB.
+const MAX_STRETCH_BYTES: usize = 32 << 10;
+
+fn stretches(text: &str) -> impl Iterator<Item = &str> {
+    let mut rest = text;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let mut end = rest.len().min(MAX_STRETCH_BYTES);
+        while !rest.is_char_boundary(end) {
+            end -= 1;
+        }
+        if end < rest.len() {
+            let window = &rest[..end];
+            let cut = window
+                .rfind("\n\n")
+                .map(|i| i + 2)
+                .or_else(|| window.rfind('\n').map(|i| i + 1))
+                .or_else(|| window.rfind(' ').map(|i| i + 1));
+            end = cut.unwrap_or(end);
+        }
+        let (stretch, after) = rest.split_at(end);
+        rest = after;
+        Some(stretch)
+    })
 }
 
 /// Puts `document`'s metadata before a piece's own (`chunk`, which wins).
@@ -270,6 +320,43 @@ mod tests {
         assert_eq!(a, b);
         let other = c.chunk(&doc(&text, false), "other-model");
         assert!(a.iter().zip(&other).all(|(x, y)| x.id != y.id));
+    }
+
+    #[test]
+    fn whitespace_counts_against_a_chunk_and_long_texts_are_cut_into_stretches() {
+        // Blank lines between words: before, one chunk took them all (sized by its two
+        // words), and finding its end took time in the square of its length.
+        let text = format!("word{}end ", "   \n".repeat(2_000)).repeat(4);
+        let c = Chunker::new(64, 8).unwrap();
+        for markdown in [false, true] {
+            let chunks = c.chunk(&doc(&text, markdown), "");
+            assert!(
+                chunks
+                    .iter()
+                    .all(|ch| ch.text.len() <= 64 * MAX_BYTES_PER_TOKEN),
+                "{:?}",
+                chunks.iter().map(|ch| ch.text.len()).collect::<Vec<_>>()
+            );
+            assert!(chunks.iter().all(|ch| ch.text.trim() == ch.text));
+        }
+        // A text with no sentence end is cut into stretches, each chunked on its own; no
+        // word is lost or split (no overlap, so every word is in exactly one chunk).
+        let words = "word ".repeat(20_000);
+        let chunks = Chunker::new(64, 0).unwrap().chunk(&doc(&words, false), "");
+        let total: usize = chunks.iter().map(|ch| ch.text.split(' ').count()).sum();
+        assert_eq!(total, 20_000);
+        assert!(
+            chunks
+                .iter()
+                .all(|ch| ch.text.split(' ').all(|w| w == "word"))
+        );
+        let cut: Vec<&str> = stretches(&words).collect();
+        assert_eq!(cut.concat(), words);
+        assert!(cut.len() > 1 && cut.iter().all(|s| s.len() <= MAX_STRETCH_BYTES));
+        assert!(cut.iter().all(|s| s.ends_with(' ')));
+        // Nothing to cut at: cut at a character boundary all the same.
+        let unbroken = "€".repeat(MAX_STRETCH_BYTES);
+        assert_eq!(stretches(&unbroken).collect::<String>(), unbroken);
     }
 
     #[test]

@@ -259,7 +259,13 @@ impl Tokens {
                 return Ok(Some(e));
             }
             match self.bytes.next().await {
-                Some(Ok(bytes)) => self.events.extend(self.sse.push(&bytes)),
+                Some(Ok(bytes)) => {
+                    let events = self.sse.push(&bytes).map_err(|e| OpenAiError::Decode {
+                        url: self.url.clone(),
+                        reason: e.to_string(),
+                    })?;
+                    self.events.extend(events);
+                }
                 Some(Err(e)) => return Err(transport(&self.url, self.timeout, e)),
                 None => return Ok(self.sse.finish()),
             }

@@ -33,6 +33,10 @@ pub use generator::OpenAiGenerator;
 pub use options::OpenAiOptions;
 pub use ragweave_core::RetryPolicy;
 pub use reranker::OpenAiReranker;
+/// The decoder of streamed replies, for the fuzzing harness (`ragweave-fuzz`); not part of
+/// the API.
+#[doc(hidden)]
+pub use sse::{EventTooLarge, MAX_EVENT_BYTES, SseDecoder};
 
 /// Adds the `openai`, `openai_embedder` and `openai_reranker` kinds to `registry`.
 pub fn register(registry: &mut ragweave_core::config::Registry) {

@@ -1,21 +1,33 @@
 //! Server-sent events: the `data:` payloads of a streamed reply.
 
+/// Most bytes one event may hold (its data, and a line still arriving): a server that
+/// never ends a line must not make the client buffer without bound.
+pub const MAX_EVENT_BYTES: usize = 16 << 20;
+
+/// An event grew past [`MAX_EVENT_BYTES`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("a server-sent event grew past {MAX_EVENT_BYTES} bytes without ending")]
+pub struct EventTooLarge;
+
 /// Splits a byte stream into events and yields each event's data (its `data:` lines joined
 /// by newlines). Comments, `event:`, `id:` and `retry:` lines are skipped; so is an event
 /// without data. Handles `\n`, `\r\n` and `\r` line ends and events split across reads.
 #[derive(Debug, Default)]
-pub(crate) struct SseDecoder {
+pub struct SseDecoder {
     buffer: Vec<u8>,
+    /// How far `buffer` is known to hold no line end: a long line arriving in small reads
+    /// is scanned once, not once per read.
+    scanned: usize,
     data: Option<String>,
 }
 
 impl SseDecoder {
-    /// Feeds bytes; returns the events they complete.
-    pub(crate) fn push(&mut self, bytes: &[u8]) -> Vec<String> {
+    /// Feeds bytes; returns the events they complete, or [`EventTooLarge`].
+    pub fn push(&mut self, bytes: &[u8]) -> Result<Vec<String>, EventTooLarge> {
         self.buffer.extend_from_slice(bytes);
         let mut events = Vec::new();
         let mut start = 0;
-        let mut i = 0;
+        let mut i = self.scanned;
         while i < self.buffer.len() {
             let b = self.buffer[i];
             if b == b'\n' || b == b'\r' {
@@ -33,7 +45,12 @@ impl SseDecoder {
             i += 1;
         }
         self.buffer.drain(..start);
-        events
+        self.scanned = i - start;
+        let held = self.buffer.len() + self.data.as_ref().map_or(0, String::len);
+        if held > MAX_EVENT_BYTES {
+            return Err(EventTooLarge);
+        }
+        Ok(events)
     }
 
     fn line(&mut self, line: &str, events: &mut Vec<String>) {
@@ -59,7 +76,8 @@ impl SseDecoder {
     }
 
     /// The event left when the stream ended without its blank line.
-    pub(crate) fn finish(&mut self) -> Option<String> {
+    pub fn finish(&mut self) -> Option<String> {
+        self.scanned = 0;
         let rest = String::from_utf8_lossy(&std::mem::take(&mut self.buffer)).into_owned();
         let line = rest.trim_end_matches(['\r', '\n']);
         let mut events = Vec::new();
@@ -79,8 +97,8 @@ mod tests {
         let text = ": keep-alive\n\ndata: {\"a\":1}\n\ndata: one\r\ndata: two\r\n\r\nevent: x\nid: 3\ndata: [DONE]\n\n";
         for cut in 0..text.len() {
             let mut d = SseDecoder::default();
-            let mut got = d.push(&text.as_bytes()[..cut]);
-            got.extend(d.push(&text.as_bytes()[cut..]));
+            let mut got = d.push(&text.as_bytes()[..cut]).unwrap();
+            got.extend(d.push(&text.as_bytes()[cut..]).unwrap());
             assert_eq!(got, ["{\"a\":1}", "one\ntwo", "[DONE]"], "cut at {cut}");
             assert_eq!(d.finish(), None);
         }
@@ -89,10 +107,26 @@ mod tests {
     #[test]
     fn a_last_event_without_its_blank_line_is_kept() {
         let mut d = SseDecoder::default();
-        assert!(d.push(b"data: tail").is_empty());
+        assert!(d.push(b"data: tail").unwrap().is_empty());
         assert_eq!(d.finish().as_deref(), Some("tail"));
         let mut d = SseDecoder::default();
-        assert_eq!(d.push(b"data:x\r\rdata:y\r\r"), ["x"]);
+        assert_eq!(d.push(b"data:x\r\rdata:y\r\r").unwrap(), ["x"]);
         assert_eq!(d.finish().as_deref(), Some("y"));
+    }
+
+    #[test]
+    fn a_line_that_never_ends_is_refused_once_past_the_limit() {
+        let mut d = SseDecoder::default();
+        let read = vec![b'a'; 1 << 20];
+        assert_eq!(d.push(b"data: ").unwrap(), Vec::<String>::new());
+        for _ in 0..15 {
+            assert!(d.push(&read).unwrap().is_empty());
+        }
+        assert_eq!(d.push(&read), Err(EventTooLarge));
+        // Data lines that never end their event count too.
+        let mut d = SseDecoder::default();
+        let line = format!("data: {}\n", "b".repeat(1 << 20));
+        let pushed: Result<Vec<_>, _> = (0..17).map(|_| d.push(line.as_bytes())).collect();
+        assert_eq!(pushed, Err(EventTooLarge));
     }
 }
