@@ -951,6 +951,34 @@ fn bm25_only() -> ragweave_core::Pipeline {
         .unwrap()
 }
 
+/// A server on loopback over an empty BM25 pipeline with `generators` by name: its URL,
+/// metrics, stop signal and task.
+async fn serve_generators(
+    generators: Vec<(&str, std::sync::Arc<dyn ragweave_core::Generator>)>,
+) -> (
+    String,
+    std::sync::Arc<ragweave_serve::Metrics>,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<std::io::Result<()>>,
+) {
+    let mut built = ragweave_core::config::BuiltPipeline::new(bm25_only());
+    for (name, generator) in generators {
+        built.components.add(name, generator);
+    }
+    let server = ragweave_serve::Server::new(
+        ragweave_serve::Served::with_ingestor(built, None),
+        ServeOptions::default(),
+    );
+    let metrics = server.metrics();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let done = tokio::spawn(server.run(listener, async {
+        let _ = stopped.await;
+    }));
+    (url, metrics, stop, done)
+}
+
 /// A generator with a bug: it panics.
 struct Panicking;
 
@@ -991,21 +1019,11 @@ impl ragweave_core::Generator for Broken {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn healthz_names_an_unhealthy_generator_without_its_reasons() {
-    let mut built = ragweave_core::config::BuiltPipeline::new(bm25_only());
-    let broken: std::sync::Arc<dyn ragweave_core::Generator> = std::sync::Arc::new(Broken);
-    let fine: std::sync::Arc<dyn ragweave_core::Generator> = std::sync::Arc::new(Panicking);
-    built.components.add("fine", fine);
-    built.components.add("broken", broken);
-    let server = ragweave_serve::Server::new(
-        ragweave_serve::Served::with_ingestor(built, None),
-        ServeOptions::default(),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let done = tokio::spawn(server.run(listener, async {
-        let _ = stopped.await;
-    }));
+    let (url, _, stop, done) = serve_generators(vec![
+        ("fine", std::sync::Arc::new(Panicking)),
+        ("broken", std::sync::Arc::new(Broken)),
+    ])
+    .await;
     let health = reqwest::get(format!("{url}/healthz")).await.unwrap();
     assert_eq!(health.status(), 503);
     let body: Value = health.json().await.unwrap();
@@ -1019,21 +1037,8 @@ async fn healthz_names_an_unhealthy_generator_without_its_reasons() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_panicking_handler_answers_500_and_the_counts_stay_right() {
-    let pipeline = bm25_only();
-    let mut built = ragweave_core::config::BuiltPipeline::new(pipeline);
-    let boom: std::sync::Arc<dyn ragweave_core::Generator> = std::sync::Arc::new(Panicking);
-    built.components.add("boom", boom);
-    let server = ragweave_serve::Server::new(
-        ragweave_serve::Served::with_ingestor(built, None),
-        ServeOptions::default(),
-    );
-    let metrics = server.metrics();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let done = tokio::spawn(server.run(listener, async {
-        let _ = stopped.await;
-    }));
+    let (url, metrics, stop, done) =
+        serve_generators(vec![("boom", std::sync::Arc::new(Panicking))]).await;
     let http = reqwest::Client::new();
     for _ in 0..3 {
         let r = http
