@@ -14,7 +14,7 @@ fn s(p: &Path) -> String {
     p.to_str().unwrap().to_string()
 }
 
-/// Runs the binary off the runtime's threads, so the stand-in keeps serving meanwhile.
+/// Runs the binary off the runtime's threads.
 async fn run(args: Vec<String>) -> Output {
     tokio::task::spawn_blocking(move || {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();

@@ -5,10 +5,10 @@
 //! The suite is the embedded store's contract: conformance, every search mode, filters,
 //! bad input; BM25 and dense scores equal to the embedded store's for the same chunks; one
 //! pipeline config for both stores, changed in its `[stores]` entry alone; and
-//! `ragweave migrate`'s copy, whole, and resumed (on the stand-in server, which fails
-//! upserts on demand).
+//! `ragweave migrate`'s copy, whole, and resumed (through the fault proxy, which fails
+//! chosen upserts in front of the real server).
 
-mod standin;
+mod fault_proxy;
 
 use std::sync::Arc;
 
@@ -472,7 +472,8 @@ async fn migration_copies_everything_and_searches_alike() {
 async fn an_interrupted_migration_resumes_where_it_stopped() {
     let dir = tempfile::tempdir().unwrap();
     let from = edge_store(dir.path(), 500).await;
-    let s = standin::StandIn::start(None).await;
+    let server = QdrantServer::start(None);
+    let s = fault_proxy::FaultProxy::start(&server.url()).await;
     let mut impatient = options(s.url());
     impatient.retry = fast_retry(2);
     // Two batches land, then the server is unavailable past the retry policy.
