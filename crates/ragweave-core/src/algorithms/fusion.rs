@@ -20,6 +20,15 @@ pub enum FusionMethod {
     /// combination when the weights sum to 1); a list missing a hit adds 0. Keeps how much
     /// better one hit is than the next, which ranks throw away (Bruch et al., 2023).
     Score,
+    /// As `score`, with each list's scores standardised (minus their mean, over their
+    /// standard deviation); a list missing a hit adds its lowest standardised score, so that
+    /// absence is never worth more than the worst hit. An outlying top score keeps its lead
+    /// instead of squeezing the rest of the list towards 0.
+    ZScore,
+    /// Distribution-based score fusion, as Qdrant's DBSF: as `score`, with each list's
+    /// scores mapped from [mean - 3 sd, mean + 3 sd] to [0, 1] (clipped); a list missing a
+    /// hit adds its lowest mapped score.
+    Dbsf,
 }
 
 /// What counts as the same result in two lists.
@@ -41,7 +50,7 @@ pub enum FuseBy {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct Fusion {
-    /// `rrf` (default) or `score`.
+    /// `rrf` (default); `score` (min-max), `z_score` or `dbsf`: scores normalised per list.
     pub method: FusionMethod,
     /// RRF's rank offset; 60 in the original paper and in most systems.
     pub k: f32,
@@ -106,8 +115,8 @@ impl Fusion {
         }
         match self.method {
             FusionMethod::Rrf => Rrf { k: self.k }.fuse(lists, top_k),
-            FusionMethod::Score if lists.len() == 1 => Rrf { k: self.k }.fuse(lists, top_k),
-            FusionMethod::Score => score_fuse(lists, top_k),
+            _ if lists.len() == 1 => Rrf { k: self.k }.fuse(lists, top_k),
+            method => score_fuse(lists, top_k, method),
         }
     }
 }
@@ -139,26 +148,59 @@ fn by_document(lists: &mut [RankedList]) {
     }
 }
 
-fn score_fuse(lists: Vec<RankedList>, top_k: usize) -> Vec<Hit> {
+/// A list's scores mapped onto a common scale, and the value of the list's worst hit on it.
+struct Normalised {
+    scores: Vec<f64>,
+    floor: f64,
+}
+
+fn normalise(hits: &[Hit], method: FusionMethod) -> Normalised {
+    let raw: Vec<f64> = hits.iter().map(|h| f64::from(h.score)).collect();
+    let (lo, hi) = raw
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &s| {
+            (lo.min(s), hi.max(s))
+        });
+    let span = hi - lo;
+    if span.is_nan() || span <= 0.0 {
+        // One hit, or all tied: each is as good as the list's best, and absence is worth
+        // what min-max gives it.
+        return Normalised {
+            scores: vec![1.0; raw.len()],
+            floor: 0.0,
+        };
+    }
+    let n = raw.len() as f64;
+    let mean = raw.iter().sum::<f64>() / n;
+    let sd = (raw.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / n).sqrt();
+    let scores: Vec<f64> = raw
+        .iter()
+        .map(|&s| match method {
+            FusionMethod::ZScore => (s - mean) / sd,
+            FusionMethod::Dbsf => ((s - (mean - 3.0 * sd)) / (6.0 * sd)).clamp(0.0, 1.0),
+            FusionMethod::Score | FusionMethod::Rrf => (s - lo) / span,
+        })
+        .collect();
+    let floor = scores.iter().copied().fold(f64::INFINITY, f64::min);
+    Normalised { scores, floor }
+}
+
+fn score_fuse(lists: Vec<RankedList>, top_k: usize, method: FusionMethod) -> Vec<Hit> {
     let mut fused: Vec<Fused> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
     let names: Vec<String> = lists.iter().map(|l| l.name.clone()).collect();
+    // Every hit starts with what each list gives a hit it lacks; a list that has it adds the
+    // difference.
+    let mut absent = 0.0;
     for (li, list) in lists.into_iter().enumerate() {
-        let (lo, hi) = list
-            .hits
-            .iter()
-            .map(|h| f64::from(h.score))
-            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), s| {
-                (lo.min(s), hi.max(s))
-            });
-        let span = hi - lo;
-        for hit in list.hits {
-            let norm = if span > 0.0 {
-                (f64::from(hit.score) - lo) / span
-            } else {
-                1.0
-            };
-            let part = f64::from(list.weight) * norm;
+        if list.hits.is_empty() {
+            continue;
+        }
+        let Normalised { scores, floor } = normalise(&list.hits, method);
+        let weight = f64::from(list.weight);
+        absent += weight * floor;
+        for (hit, norm) in list.hits.into_iter().zip(scores) {
+            let part = weight * (norm - floor);
             match index.get(&hit.chunk.id) {
                 Some(&i) => {
                     let entry = &mut fused[i];
@@ -201,7 +243,7 @@ fn score_fuse(lists: Vec<RankedList>, top_k: usize) -> Vec<Hit> {
                     .map(|(l, _)| names[*l].as_str())
                     .collect::<Vec<_>>()
                     .join("+");
-                hit.score = score as f32;
+                hit.score = (score + absent) as f32;
                 hit
             },
         )
@@ -250,6 +292,71 @@ mod tests {
         let hits = fusion.fuse(weighted, 2);
         assert_eq!(hits[0].chunk.id, "x");
         assert!((hits[1].score - 0.7).abs() < 1e-6);
+    }
+
+    #[test]
+    fn z_score_and_dbsf_normalise_by_each_lists_distribution() {
+        // bm25: mean 6, sd sqrt(32/3); dense: mean 0.7, sd 0.2.
+        let lists = || {
+            vec![
+                list("bm25", 1.0, &[("x", 10.0), ("y", 6.0), ("z", 2.0)]),
+                list("dense", 1.0, &[("y", 0.9), ("w", 0.5)]),
+            ]
+        };
+        let fused = |method| {
+            Fusion {
+                method,
+                ..Fusion::default()
+            }
+            .fuse(lists(), 10)
+            .into_iter()
+            .map(|h| (h.chunk.id, f64::from(h.score)))
+            .collect::<Vec<_>>()
+        };
+        let sd = (32.0f64 / 3.0).sqrt();
+        // A list lacking a hit gives it the list's lowest value: bm25 -4/sd, dense -1.
+        let z = |b: f64, d: f64| b / sd + d;
+        let expect = [
+            ("y", z(0.0, 1.0)),
+            ("x", z(4.0, -1.0)),
+            ("z", z(-4.0, -1.0)),
+            ("w", z(-4.0, -1.0)),
+        ];
+        for ((id, got), (want_id, want)) in fused(FusionMethod::ZScore).iter().zip(expect) {
+            assert_eq!(id, want_id);
+            assert!((got - want).abs() < 1e-5, "{id}: {got} against {want}");
+        }
+        // DBSF maps mean +- 3 sd onto [0, 1]: bm25 x 0.5 + 4/(6 sd), dense y 0.5 + 1/6.
+        let dbsf = fused(FusionMethod::Dbsf);
+        let b = |s: f64| 0.5 + (s - 6.0) / (6.0 * sd);
+        let d = |s: f64| 0.5 + (s - 0.7) / 1.2;
+        assert_eq!(dbsf[0].0, "y");
+        assert!((dbsf[0].1 - (b(6.0) + d(0.9))).abs() < 1e-5, "{dbsf:?}");
+        assert_eq!(dbsf[1].0, "x");
+        assert!((dbsf[1].1 - (b(10.0) + d(0.5))).abs() < 1e-5, "{dbsf:?}");
+    }
+
+    #[test]
+    fn a_list_of_one_or_of_ties_does_not_divide_by_zero() {
+        for method in [
+            FusionMethod::Score,
+            FusionMethod::ZScore,
+            FusionMethod::Dbsf,
+        ] {
+            let hits = Fusion {
+                method,
+                ..Fusion::default()
+            }
+            .fuse(
+                vec![
+                    list("a", 1.0, &[("x", 3.0), ("y", 3.0)]),
+                    list("b", 1.0, &[("y", 7.0)]),
+                ],
+                10,
+            );
+            assert!(hits.iter().all(|h| h.score.is_finite()), "{method:?}");
+            assert_eq!(hits[0].chunk.id, "y", "{method:?}: found by both");
+        }
     }
 
     #[test]
