@@ -2,7 +2,8 @@
 # Reproduces docs/results.md: builds the stores (all-MiniLM-L6-v2 + BM25 in Qdrant Edge),
 # fits the routers' pilots on SciFact's training claims, and evaluates every config.
 #
-# Usage: bash experiments/run.sh [setup|pilots|scifact|scifact-train|arguana|msmarco|union|all]
+# Usage: bash experiments/run.sh
+#          [setup|pilots|scifact|scifact-train|arguana|msmarco|union|normalisations|all]
 #   setup         model, stores (about 15 min for SciFact, 20 for ArguAna, 4 for the TREC DL
 #                 subset, 42 for the union on 2 cores) and pilots; skips what exists
 #   scifact ...   one dataset's table into docs/results/<dataset>/ (needs setup)
@@ -16,6 +17,10 @@ stores=.ragweave/eval
 router_configs="router-c1-top1 router-c1-top2 router-c8-mean-top1 router-c8-max-top1 router-c8-max-top2"
 fusion_configs="rrf-dense2 rrf-bm25x2 score-dense0.3 score-dense0.5 score-dense0.7"
 mix_configs="mix-t0.01 mix-t0.03 mix-t0.1"
+norm_configs="score-dense0.3 score-dense0.5 score-dense0.7 zscore-dense0.3 zscore-dense0.5
+  zscore-dense0.7 dbsf-dense0.3 dbsf-dense0.5 dbsf-dense0.7"
+# Each normalisation at the weight the training claims chose for it.
+norm_chosen="score-dense0.5 zscore-dense0.5 dbsf-dense0.5"
 
 ingest() { # dataset-dir config
   local store
@@ -71,6 +76,14 @@ table() { # dataset extra-args...
     $fusion_configs $router_configs $mix_configs) --oracle bm25,dense --quiet "$@"
 }
 
+normalisations() { # dataset configs extra-args...
+  local ds=$1 list=$2
+  shift 2
+  # shellcheck disable=SC2046,SC2086
+  rw eval --dataset "$data/$ds" $(configs "$ds" bm25 dense rrf $list) --oracle bm25,dense \
+    --quiet "$@"
+}
+
 # Reports (JSON with per-query scores, TREC runs) stay under .ragweave; the markdown table and
 # the chart go to docs/results/<name>/.
 publish() { # name
@@ -96,6 +109,15 @@ case "${1:-all}" in
       --out "$stores/reports/union"
     publish union
     python3 experiments/union/domain_accuracy.py "$data" "$stores/reports/union/routed-hybrid.run"
+    ;;
+  normalisations)
+    normalisations scifact "$norm_configs" --evidence --split test \
+      --out "$stores/reports/norm-scifact-train"
+    normalisations scifact "$norm_configs" --out "$stores/reports/norm-scifact"
+    normalisations msmarco-trecdl19-subset5k "$norm_configs" \
+      --out "$stores/reports/norm-msmarco-trecdl19-subset5k"
+    normalisations arguana "$norm_chosen" --drop-self-hits --out "$stores/reports/norm-arguana"
+    for n in scifact-train scifact msmarco-trecdl19-subset5k arguana; do publish "norm-$n"; done
     ;;
   pilots) fit ;;
   all)
