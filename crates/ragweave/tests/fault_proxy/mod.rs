@@ -92,6 +92,7 @@ async fn accept(listener: TcpListener, state: Arc<State>) {
         let Ok((client, _)) = listener.accept().await else {
             continue;
         };
+        while connections.try_join_next().is_some() {}
         connections.spawn(relay(client, state.clone()));
     }
 }
