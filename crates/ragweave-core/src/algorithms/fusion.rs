@@ -27,7 +27,7 @@ pub enum FusionMethod {
     ZScore,
     /// Distribution-based score fusion, as Qdrant's DBSF: as `score`, with each list's
     /// scores mapped from [mean - 3 sd, mean + 3 sd] to [0, 1] (clipped); a list missing a
-    /// hit adds its lowest mapped score.
+    /// hit adds its lowest mapped score (where Qdrant adds nothing).
     Dbsf,
 }
 
@@ -156,32 +156,37 @@ struct Normalised {
 
 fn normalise(hits: &[Hit], method: FusionMethod) -> Normalised {
     let raw: Vec<f64> = hits.iter().map(|h| f64::from(h.score)).collect();
-    let (lo, hi) = raw
+    // The scale comes from the finite scores alone; a NaN or infinite one is placed at the
+    // list's floor, so one bad score cannot spoil the others.
+    let finite: Vec<f64> = raw.iter().copied().filter(|s| s.is_finite()).collect();
+    let (lo, hi) = finite
         .iter()
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &s| {
             (lo.min(s), hi.max(s))
         });
     let span = hi - lo;
-    if span.is_nan() || span <= 0.0 {
+    if finite.is_empty() || span <= 0.0 {
         // One hit, or all tied: each is as good as the list's best, and absence is worth
         // what min-max gives it.
-        return Normalised {
-            scores: vec![1.0; raw.len()],
-            floor: 0.0,
-        };
+        let scores = raw
+            .iter()
+            .map(|s| if s.is_finite() { 1.0 } else { 0.0 })
+            .collect();
+        return Normalised { scores, floor: 0.0 };
     }
-    let n = raw.len() as f64;
-    let mean = raw.iter().sum::<f64>() / n;
-    let sd = (raw.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / n).sqrt();
-    let scores: Vec<f64> = raw
+    let n = finite.len() as f64;
+    let mean = finite.iter().sum::<f64>() / n;
+    let sd = (finite.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / n).sqrt();
+    let map = |s: f64| match method {
+        FusionMethod::ZScore => (s - mean) / sd,
+        FusionMethod::Dbsf => ((s - (mean - 3.0 * sd)) / (6.0 * sd)).clamp(0.0, 1.0),
+        FusionMethod::Score | FusionMethod::Rrf => (s - lo) / span,
+    };
+    let floor = map(lo);
+    let scores = raw
         .iter()
-        .map(|&s| match method {
-            FusionMethod::ZScore => (s - mean) / sd,
-            FusionMethod::Dbsf => ((s - (mean - 3.0 * sd)) / (6.0 * sd)).clamp(0.0, 1.0),
-            FusionMethod::Score | FusionMethod::Rrf => (s - lo) / span,
-        })
+        .map(|&s| if s.is_finite() { map(s) } else { floor })
         .collect();
-    let floor = scores.iter().copied().fold(f64::INFINITY, f64::min);
     Normalised { scores, floor }
 }
 
@@ -322,7 +327,9 @@ mod tests {
             ("z", z(-4.0, -1.0)),
             ("w", z(-4.0, -1.0)),
         ];
-        for ((id, got), (want_id, want)) in fused(FusionMethod::ZScore).iter().zip(expect) {
+        let z_fused = fused(FusionMethod::ZScore);
+        assert_eq!(z_fused.len(), expect.len());
+        for ((id, got), (want_id, want)) in z_fused.iter().zip(expect) {
             assert_eq!(id, want_id);
             assert!((got - want).abs() < 1e-5, "{id}: {got} against {want}");
         }
@@ -334,6 +341,71 @@ mod tests {
         assert!((dbsf[0].1 - (b(6.0) + d(0.9))).abs() < 1e-5, "{dbsf:?}");
         assert_eq!(dbsf[1].0, "x");
         assert!((dbsf[1].1 - (b(10.0) + d(0.5))).abs() < 1e-5, "{dbsf:?}");
+    }
+
+    #[test]
+    fn dbsf_clips_an_outlier_at_three_standard_deviations_where_z_score_does_not() {
+        // Twenty hits at 1 and one at 100: the outlier is 4.47 sd above the mean.
+        let mut scored: Vec<(String, f32)> = (0..20).map(|i| (format!("c{i}"), 1.0)).collect();
+        scored.push(("outlier".into(), 100.0));
+        let scored: Vec<(&str, f32)> = scored.iter().map(|(id, s)| (id.as_str(), *s)).collect();
+        let fused = |method| {
+            Fusion {
+                method,
+                ..Fusion::default()
+            }
+            .fuse(
+                vec![
+                    list("a", 1.0, &scored),
+                    list("b", 1.0, &[("c0", 2.0), ("c1", 1.0)]),
+                ],
+                30,
+            )
+        };
+        let top = |hits: &[Hit]| (hits[0].chunk.id.clone(), f64::from(hits[0].score));
+        let mean = 120.0 / 21.0;
+        let sd = ((20.0 * (1.0f64 - mean).powi(2) + (100.0 - mean).powi(2)) / 21.0).sqrt();
+        // List b (2, 1) gives a hit it lacks its floor: z-score -1, DBSF 1/3.
+        let (id, z) = top(&fused(FusionMethod::ZScore));
+        assert_eq!(id, "outlier");
+        let want = (100.0 - mean) / sd - 1.0;
+        assert!(
+            (z - want).abs() < 1e-4,
+            "the whole lead: {z} against {want}"
+        );
+        let (id, d) = top(&fused(FusionMethod::Dbsf));
+        assert_eq!(id, "outlier");
+        // Unclipped it would be 1.245 + 1/3.
+        assert!(
+            (d - 4.0 / 3.0).abs() < 1e-4,
+            "DBSF clips at mean + 3 sd: {d}"
+        );
+    }
+
+    #[test]
+    fn a_non_finite_score_sinks_alone() {
+        for method in [
+            FusionMethod::Score,
+            FusionMethod::ZScore,
+            FusionMethod::Dbsf,
+        ] {
+            let hits = Fusion {
+                method,
+                ..Fusion::default()
+            }
+            .fuse(
+                vec![
+                    list("a", 1.0, &[("x", 3.0), ("bad", f32::NAN), ("y", 1.0)]),
+                    list("b", 0.0, &[("y", f32::INFINITY), ("x", 1.0), ("z", 0.5)]),
+                ],
+                10,
+            );
+            assert!(
+                hits.iter().all(|h| h.score.is_finite()),
+                "{method:?}: {hits:?}"
+            );
+            assert_eq!(hits[0].chunk.id, "x", "{method:?}");
+        }
     }
 
     #[test]
