@@ -3,7 +3,9 @@
 //! status code and never reach the server. A real server cannot be made to answer
 //! UNAVAILABLE or RESOURCE_EXHAUSTED to the third upsert on demand; everything else the fault
 //! tests need (a server that is down, killed and restarted, refusing keys, missing
-//! collections) they get from the real server itself.
+//! collections) they get from the real server itself. It keeps one connection to the server
+//! per client connection and never reopens it, so it cannot sit in front of a server that
+//! is killed: those tests talk to the server directly.
 
 // Each test file that includes this module uses a part of it.
 #![allow(dead_code)]
@@ -90,6 +92,8 @@ async fn accept(listener: TcpListener, state: Arc<State>) {
     let mut connections = JoinSet::new();
     loop {
         let Ok((client, _)) = listener.accept().await else {
+            // Out of descriptors, say: let connections close before trying again.
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
             continue;
         };
         while connections.try_join_next().is_some() {}
