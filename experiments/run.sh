@@ -122,7 +122,7 @@ case "${1:-all}" in
   pilots) fit ;;
   all)
     setup
-    for t in scifact-train scifact arguana msmarco union; do bash "$0" "$t"; done
+    for t in scifact-train scifact arguana msmarco union normalisations; do bash "$0" "$t"; done
     ;;
   *) echo "unknown step $1" >&2; exit 2 ;;
 esac
