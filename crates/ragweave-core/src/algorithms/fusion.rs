@@ -271,6 +271,20 @@ mod tests {
         }
     }
 
+    const SCORE_METHODS: [FusionMethod; 3] = [
+        FusionMethod::Score,
+        FusionMethod::ZScore,
+        FusionMethod::Dbsf,
+    ];
+
+    fn fuse_with(method: FusionMethod, lists: Vec<RankedList>, top_k: usize) -> Vec<Hit> {
+        Fusion {
+            method,
+            ..Fusion::default()
+        }
+        .fuse(lists, top_k)
+    }
+
     #[test]
     fn score_fusion_normalises_each_list_and_weighs_it() {
         let fusion = Fusion {
@@ -309,14 +323,10 @@ mod tests {
             ]
         };
         let fused = |method| {
-            Fusion {
-                method,
-                ..Fusion::default()
-            }
-            .fuse(lists(), 10)
-            .into_iter()
-            .map(|h| (h.chunk.id, f64::from(h.score)))
-            .collect::<Vec<_>>()
+            fuse_with(method, lists(), 10)
+                .into_iter()
+                .map(|h| (h.chunk.id, f64::from(h.score)))
+                .collect::<Vec<_>>()
         };
         let sd = (32.0f64 / 3.0).sqrt();
         // A list lacking a hit gives it the list's lowest value: bm25 -4/sd, dense -1.
@@ -350,11 +360,8 @@ mod tests {
         scored.push(("outlier".into(), 100.0));
         let scored: Vec<(&str, f32)> = scored.iter().map(|(id, s)| (id.as_str(), *s)).collect();
         let fused = |method| {
-            Fusion {
+            fuse_with(
                 method,
-                ..Fusion::default()
-            }
-            .fuse(
                 vec![
                     list("a", 1.0, &scored),
                     list("b", 1.0, &[("c0", 2.0), ("c1", 1.0)]),
@@ -384,16 +391,9 @@ mod tests {
 
     #[test]
     fn a_non_finite_score_sinks_alone() {
-        for method in [
-            FusionMethod::Score,
-            FusionMethod::ZScore,
-            FusionMethod::Dbsf,
-        ] {
-            let hits = Fusion {
+        for method in SCORE_METHODS {
+            let hits = fuse_with(
                 method,
-                ..Fusion::default()
-            }
-            .fuse(
                 vec![
                     list("a", 1.0, &[("x", 3.0), ("bad", f32::NAN), ("y", 1.0)]),
                     list("b", 0.0, &[("y", f32::INFINITY), ("x", 1.0), ("z", 0.5)]),
@@ -410,16 +410,9 @@ mod tests {
 
     #[test]
     fn a_list_of_one_or_of_ties_does_not_divide_by_zero() {
-        for method in [
-            FusionMethod::Score,
-            FusionMethod::ZScore,
-            FusionMethod::Dbsf,
-        ] {
-            let hits = Fusion {
+        for method in SCORE_METHODS {
+            let hits = fuse_with(
                 method,
-                ..Fusion::default()
-            }
-            .fuse(
                 vec![
                     list("a", 1.0, &[("x", 3.0), ("y", 3.0)]),
                     list("b", 1.0, &[("y", 7.0)]),
