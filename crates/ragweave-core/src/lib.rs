@@ -58,7 +58,7 @@ pub use traits::generator::{
 pub use traits::memory::Memory;
 pub use traits::query_transform::QueryTransform;
 pub use traits::reranker::Reranker;
-pub use traits::retriever::Retriever;
+pub use traits::retriever::{Retriever, best_per_document};
 pub use traits::router::{Route, Router};
 pub use traits::token_counter::{ApproxTokenCounter, TokenCounter};
 pub use types::{

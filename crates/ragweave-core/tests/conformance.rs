@@ -43,6 +43,13 @@ async fn core_components_pass() {
     )
     .await
     .assert_passed();
+    retriever::check_score_documents(
+        &dense().await,
+        &["topic 1", "passage 7"],
+        Some(Filter::eq("parity", "even")),
+    )
+    .await
+    .assert_passed();
     store::check(&InMemoryStore::new(16), Some(16))
         .await
         .assert_passed();
@@ -52,6 +59,13 @@ async fn core_components_pass() {
     let bm25 = Bm25Index::new(Bm25Params::default());
     bm25.insert(chunks()).unwrap();
     retriever::check(
+        &bm25,
+        &["topic 1", "passage 7"],
+        Some(Filter::eq("parity", "even")),
+    )
+    .await
+    .assert_passed();
+    retriever::check_score_documents(
         &bm25,
         &["topic 1", "passage 7"],
         Some(Filter::eq("parity", "even")),

@@ -114,3 +114,129 @@ pub async fn check(retriever: &dyn Retriever, queries: &[&str], filter: Option<F
     }
     r
 }
+
+/// A document id no test store holds.
+const UNKNOWN_DOCUMENT: &str = "ragweave-testkit-no-such-document";
+
+/// Checks [`Retriever::score_documents`] against [`Retriever::retrieve`], for the first of
+/// `queries` that finds something: it is offered (`Some`); it scores each asked document
+/// that `retrieve` finds at that document's best score there, however deep it ranks
+/// (`top_k` does not apply); at most one hit per document, only asked documents, sorted by
+/// descending finite score; an unknown document and an empty set give nothing; an empty
+/// query is an `InvalidInput` error. With `filter`, every hit satisfies it.
+pub async fn check_score_documents(
+    retriever: &dyn Retriever,
+    queries: &[&str],
+    filter: Option<Filter>,
+) -> Report {
+    let mut r = Report::new("retriever.score_documents");
+    let mut found = None;
+    for q in queries {
+        if let Ok(hits) = retriever.retrieve(&Query::new(*q).top_k(10)).await
+            && !hits.is_empty()
+        {
+            found = Some((*q, hits));
+            break;
+        }
+    }
+    let Some((q, hits)) = found else {
+        r.check(
+            "some query finds hits",
+            Err("every query returned nothing".into()),
+        );
+        return r;
+    };
+    let mut documents: Vec<String> = Vec::new();
+    for h in &hits {
+        if !documents.contains(&h.chunk.document_id) {
+            documents.push(h.chunk.document_id.clone());
+        }
+    }
+    documents.push(UNKNOWN_DOCUMENT.into());
+    let query = Query::new(q).top_k(1);
+    let scored = match retriever.score_documents(&query, &documents).await {
+        Ok(Some(scored)) => scored,
+        Ok(None) => {
+            r.check("offered", Err("score_documents returned None".into()));
+            return r;
+        }
+        Err(e) => {
+            r.check("offered", Err(format!("error {}", e.report())));
+            return r;
+        }
+    };
+    r.check("offered", Ok(()));
+    r.check(
+        "sorted, finite, one hit per asked document",
+        well_formed(&scored, documents.len()).and_then(|()| {
+            let mut seen = HashSet::new();
+            match scored.iter().find(|h| {
+                !documents.contains(&h.chunk.document_id) || !seen.insert(&h.chunk.document_id)
+            }) {
+                Some(h) => Err(format!(
+                    "document {} not asked for, or twice",
+                    h.chunk.document_id
+                )),
+                None => Ok(()),
+            }
+        }),
+    );
+    r.check(
+        "each document at its best score in retrieve, however deep",
+        documents[..documents.len() - 1].iter().try_for_each(|d| {
+            let best = hits
+                .iter()
+                .filter(|h| &h.chunk.document_id == d)
+                .map(|h| h.score)
+                .fold(f32::NEG_INFINITY, f32::max);
+            match scored.iter().find(|h| &h.chunk.document_id == d) {
+                Some(h) if (h.score - best).abs() <= 1e-5 + 1e-4 * best.abs() => Ok(()),
+                Some(h) => Err(format!(
+                    "document {d}: {} here, {best} in retrieve",
+                    h.score
+                )),
+                None => Err(format!(
+                    "document {d} is not scored (retrieve scores it {best})"
+                )),
+            }
+        }),
+    );
+    r.check(
+        "an unknown document and an empty set give nothing",
+        match retriever.score_documents(&query, &[]).await {
+            Ok(Some(none)) if none.is_empty() => ensure(
+                !scored
+                    .iter()
+                    .any(|h| h.chunk.document_id == UNKNOWN_DOCUMENT),
+                || "the unknown document was scored".into(),
+            ),
+            Ok(other) => Err(format!("the empty set gave {other:?}")),
+            Err(e) => Err(format!("the empty set: error {}", e.report())),
+        },
+    );
+    if let Some(filter) = filter {
+        r.check(
+            "filter is honoured",
+            match retriever
+                .score_documents(&query.clone().filter(filter.clone()), &documents)
+                .await
+            {
+                Ok(Some(hits)) => match hits.iter().find(|h| !filter.matches(&h.chunk.metadata)) {
+                    Some(h) => Err(format!("chunk {} does not match the filter", h.chunk.id)),
+                    None => Ok(()),
+                },
+                Ok(None) => Err("None with a filter".into()),
+                Err(e) => Err(format!("error: {}", e.report())),
+            },
+        );
+    }
+    r.check(
+        "empty query is an InvalidInput error",
+        match retriever.score_documents(&Query::new(""), &documents).await {
+            Err(Error::InvalidInput { .. }) => Ok(()),
+            Err(other) => Err(format!("wrong error type: {other:?}")),
+            Ok(hits) => Err(format!("answered with {hits:?}")),
+        },
+    );
+    r
+}

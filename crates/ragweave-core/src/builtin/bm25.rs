@@ -1,6 +1,6 @@
 //! An in-memory BM25 index: sparse lexical retrieval with no dependency.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 
 use async_trait::async_trait;
@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::query::Query;
 use crate::traits::chunk_store::{ChunkStore, ExportPage, SearchMode, StoreSearch};
-use crate::traits::retriever::Retriever;
+use crate::traits::retriever::{Retriever, best_per_document};
 use crate::types::{Chunk, EmbeddedChunk, Hit, sort_hits};
 
 /// BM25 parameters.
@@ -246,7 +246,13 @@ impl Bm25Index {
         Ok(())
     }
 
-    fn search(&self, query: &Query) -> Vec<Hit> {
+    /// The best `top_k` chunks for `query`, only of `documents` when given.
+    pub(crate) fn search(
+        &self,
+        query: &Query,
+        top_k: usize,
+        documents: Option<&HashSet<&str>>,
+    ) -> Vec<Hit> {
         let inner = self.inner.read().expect("bm25 lock");
         if inner.live == 0 {
             return Vec::new();
@@ -278,14 +284,16 @@ impl Bm25Index {
             .enumerate()
             .filter(|(slot, s)| {
                 *s > 0.0
-                    && query.filter.as_ref().is_none_or(|f| {
-                        inner.docs[*slot]
+                    && inner.docs[*slot].as_ref().is_some_and(|d| {
+                        query
+                            .filter
                             .as_ref()
-                            .is_some_and(|d| f.matches(&d.chunk.metadata))
+                            .is_none_or(|f| f.matches(&d.chunk.metadata))
+                            && documents.is_none_or(|ds| ds.contains(d.chunk.document_id.as_str()))
                     })
             })
             .collect();
-        let k = query.top_k.min(candidates.len());
+        let k = top_k.min(candidates.len());
         if k < candidates.len() {
             candidates.select_nth_unstable_by(k, |a, b| b.1.total_cmp(&a.1));
             candidates.truncate(k);
@@ -366,7 +374,18 @@ impl Retriever for Bm25Index {
 
     async fn retrieve(&self, query: &Query) -> Result<Vec<Hit>> {
         query.validate()?;
-        Ok(self.search(query))
+        Ok(self.search(query, query.top_k, None))
+    }
+
+    async fn score_documents(
+        &self,
+        query: &Query,
+        documents: &[String],
+    ) -> Result<Option<Vec<Hit>>> {
+        query.validate()?;
+        let wanted = documents.iter().map(String::as_str).collect();
+        let hits = self.search(query, usize::MAX, Some(&wanted));
+        Ok(Some(best_per_document(hits, documents)))
     }
 }
 

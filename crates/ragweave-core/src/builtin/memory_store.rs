@@ -1,6 +1,6 @@
 //! An in-memory chunk store with exact cosine search.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 
 use async_trait::async_trait;
@@ -14,7 +14,7 @@ use crate::traits::chunk_store::{
     ChunkStore, DenseSpec, ExportPage, SearchMode, StoreSearch, check_batch,
 };
 use crate::traits::embedder::{EmbedInput, Embedder};
-use crate::traits::retriever::Retriever;
+use crate::traits::retriever::{Retriever, best_per_document};
 use crate::types::{Chunk, EmbeddedChunk, Hit, sort_hits};
 
 /// Chunks in memory, searched exactly: BM25 over their text and, with dense vectors, cosine
@@ -87,6 +87,18 @@ impl InMemoryStore {
         filter: Option<&Filter>,
         label: &str,
     ) -> Result<Vec<Hit>> {
+        self.search_in(vector, top_k, filter, None, label)
+    }
+
+    /// As [`InMemoryStore::search`], only of `documents` when given.
+    fn search_in(
+        &self,
+        vector: &[f32],
+        top_k: usize,
+        filter: Option<&Filter>,
+        documents: Option<&HashSet<&str>>,
+        label: &str,
+    ) -> Result<Vec<Hit>> {
         if vector.len() != self.dimension() {
             return Err(Error::DimensionMismatch {
                 field: "query vector".into(),
@@ -103,7 +115,11 @@ impl InMemoryStore {
             .vectors
             .iter()
             .enumerate()
-            .filter(|(i, _)| filter.is_none_or(|f| f.matches(&inner.chunks[*i].metadata)))
+            .filter(|(i, _)| {
+                let chunk = &inner.chunks[*i];
+                filter.is_none_or(|f| f.matches(&chunk.metadata))
+                    && documents.is_none_or(|ds| ds.contains(chunk.document_id.as_str()))
+            })
             .map(|(i, v)| (i, dot(v, &q)))
             .collect();
         let k = top_k.min(scored.len());
@@ -300,6 +316,15 @@ struct MemorySearch {
 
 impl MemorySearch {
     async fn dense(&self, query: &Query) -> Result<Vec<Hit>> {
+        self.dense_in(query, query.top_k, None).await
+    }
+
+    async fn dense_in(
+        &self,
+        query: &Query,
+        top_k: usize,
+        documents: Option<&HashSet<&str>>,
+    ) -> Result<Vec<Hit>> {
         let spec = self
             .store
             .dense
@@ -309,7 +334,7 @@ impl MemorySearch {
             .query_vector(query, self.store.embedder.as_ref())
             .await?;
         self.store
-            .search(&vector, query.top_k, query.filter.as_ref(), "dense")
+            .search_in(&vector, top_k, query.filter.as_ref(), documents, "dense")
     }
 }
 
@@ -341,6 +366,22 @@ impl Retriever for MemorySearch {
                 Ok(Rrf::default().fuse(lists, query.top_k))
             }
         }
+    }
+
+    async fn score_documents(
+        &self,
+        query: &Query,
+        documents: &[String],
+    ) -> Result<Option<Vec<Hit>>> {
+        query.validate()?;
+        let wanted: HashSet<&str> = documents.iter().map(String::as_str).collect();
+        let hits = match self.mode {
+            SearchMode::Sparse => self.store.bm25.search(query, usize::MAX, Some(&wanted)),
+            SearchMode::Dense => self.dense_in(query, usize::MAX, Some(&wanted)).await?,
+            // A hybrid's score is a fused rank, which has no meaning outside its own list.
+            SearchMode::Hybrid => return Ok(None),
+        };
+        Ok(Some(best_per_document(hits, documents)))
     }
 }
 
@@ -400,6 +441,27 @@ impl Retriever for DenseRetriever {
     }
 
     async fn retrieve(&self, query: &Query) -> Result<Vec<Hit>> {
+        self.search(query, query.top_k, None).await
+    }
+
+    async fn score_documents(
+        &self,
+        query: &Query,
+        documents: &[String],
+    ) -> Result<Option<Vec<Hit>>> {
+        let wanted: HashSet<&str> = documents.iter().map(String::as_str).collect();
+        let hits = self.search(query, usize::MAX, Some(&wanted)).await?;
+        Ok(Some(best_per_document(hits, documents)))
+    }
+}
+
+impl DenseRetriever {
+    async fn search(
+        &self,
+        query: &Query,
+        top_k: usize,
+        documents: Option<&HashSet<&str>>,
+    ) -> Result<Vec<Hit>> {
         query.validate()?;
         let owned;
         let vector = match query.vector_for(self.embedder.model_id()) {
@@ -413,6 +475,6 @@ impl Retriever for DenseRetriever {
             }
         };
         self.store
-            .search(vector, query.top_k, query.filter.as_ref(), &self.label)
+            .search_in(vector, top_k, query.filter.as_ref(), documents, &self.label)
     }
 }

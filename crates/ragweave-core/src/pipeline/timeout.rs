@@ -107,6 +107,15 @@ impl Retriever for Timeout<dyn Retriever> {
     async fn retrieve(&self, query: &Query) -> Result<Vec<Hit>> {
         self.run(&self.stage, self.inner.retrieve(query)).await
     }
+
+    async fn score_documents(
+        &self,
+        query: &Query,
+        documents: &[String],
+    ) -> Result<Option<Vec<Hit>>> {
+        self.run(&self.stage, self.inner.score_documents(query, documents))
+            .await
+    }
 }
 
 #[async_trait]

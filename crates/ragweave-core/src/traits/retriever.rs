@@ -1,5 +1,7 @@
 //! Finds the chunks that answer a query.
 
+use std::collections::HashSet;
+
 use async_trait::async_trait;
 
 use crate::error::Result;
@@ -24,4 +26,33 @@ pub trait Retriever: Send + Sync {
 
     /// Searches for `query`.
     async fn retrieve(&self, query: &Query) -> Result<Vec<Hit>>;
+
+    /// Scores chosen documents for `query` as [`Retriever::retrieve`] would, however deep
+    /// they rank: for each of `documents` with a chunk that matches the query (and
+    /// `query.filter`), that document's best chunk, best first; `query.top_k` does not
+    /// apply. `None` (the default) when this retriever cannot score chosen documents.
+    ///
+    /// Fusion with `[fusion] score_union = true` asks each expert for the candidates that
+    /// the other experts found and it did not, so that no candidate is fused with a
+    /// missing score.
+    async fn score_documents(
+        &self,
+        query: &Query,
+        documents: &[String],
+    ) -> Result<Option<Vec<Hit>>> {
+        let _ = (query, documents);
+        Ok(None)
+    }
+}
+
+/// The best hit of each document in `documents`, best first, from hits sorted best first.
+pub fn best_per_document(hits: Vec<Hit>, documents: &[String]) -> Vec<Hit> {
+    let wanted: HashSet<&str> = documents.iter().map(String::as_str).collect();
+    let mut seen = HashSet::new();
+    hits.into_iter()
+        .filter(|h| {
+            wanted.contains(h.chunk.document_id.as_str())
+                && seen.insert(h.chunk.document_id.clone())
+        })
+        .collect()
 }
