@@ -149,6 +149,27 @@ async fn suite(b: &Backend) {
             "{label} {mode:?}/{fusion:?}: {:?}",
             report.failed
         );
+        if mode == SearchMode::Hybrid {
+            // A hybrid's fused ranks mean nothing outside its list.
+            let asked = ["d1".to_string()];
+            let none = r
+                .score_documents(&Query::new(queries[0]), &asked)
+                .await
+                .unwrap();
+            assert!(none.is_none(), "{label} {mode:?}: {none:?}");
+            continue;
+        }
+        let report = ragweave_testkit::retriever::check_score_documents(
+            r.as_ref(),
+            &queries,
+            Some(Filter::eq("topic", "db")),
+        )
+        .await;
+        assert!(
+            report.failed.is_empty(),
+            "{label} {mode:?}/{fusion:?} score_documents: {:?}",
+            report.failed
+        );
     }
 
     // Each mode finds what it should.

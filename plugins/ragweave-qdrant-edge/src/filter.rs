@@ -3,7 +3,7 @@
 use qdrant_edge::external::serde_json::{Value, json};
 use ragweave_core::{Error, Filter, Result};
 
-use ragweave_qdrant_layout::payload_key;
+use ragweave_qdrant_layout::{DOC_ID, payload_key};
 
 /// Translates `filter` into a Qdrant filter on the chunk metadata payload.
 ///
@@ -14,6 +14,20 @@ use ragweave_qdrant_layout::payload_key;
 pub fn to_qdrant(filter: &Filter, field: &str) -> Result<qdrant_edge::Filter> {
     let condition = condition(filter, field)?;
     serde_json::from_value(json!({ "must": [condition] }))
+        .map_err(|e| Error::invalid(field, format!("cannot be expressed in Qdrant: {e}")))
+}
+
+/// `filter` (when given) and a document id among `documents`.
+pub(crate) fn of_documents(
+    filter: Option<&Filter>,
+    documents: &[String],
+    field: &str,
+) -> Result<qdrant_edge::Filter> {
+    let mut must = vec![json!({"key": DOC_ID, "match": {"any": documents}})];
+    if let Some(f) = filter {
+        must.push(condition(f, field)?);
+    }
+    serde_json::from_value(json!({ "must": must }))
         .map_err(|e| Error::invalid(field, format!("cannot be expressed in Qdrant: {e}")))
 }
 

@@ -4,17 +4,17 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use qdrant_edge::{
-    Fusion, NamedQuery, Prefetch, QueryEnum, QueryRequest, ScoredPoint, ScoringQuery,
+    Fusion, NamedQuery, Prefetch, QueryEnum, QueryRequest, ScoredPoint, ScoringQuery, SearchParams,
     VectorInternal, WithPayloadInterface, WithVector,
 };
 use ragweave_core::algorithms::rrf::{RankedList, Rrf};
 use ragweave_core::{
     Embedder, Error, Hit, HybridFusion, Query, Result, Retriever, SearchMode, StoreSearch,
-    sort_hits_by_id_on_ties,
+    best_per_document, sort_hits_by_id_on_ties,
 };
 
-use crate::filter::to_qdrant;
-use crate::store::{EdgeStore, Inner, sparse_vector};
+use crate::filter::{of_documents, to_qdrant};
+use crate::store::{EdgeStore, Inner, count, sparse_vector};
 use ragweave_qdrant_layout::{DENSE_VECTOR, SPARSE_VECTOR, Searching, chunk_from_payload};
 
 /// A [`Retriever`] over an [`EdgeStore`]. Build it with [`EdgeStore::searcher`], or in a
@@ -90,6 +90,17 @@ fn search(
     filter: Option<qdrant_edge::Filter>,
     limit: usize,
 ) -> Result<Vec<ScoredPoint>> {
+    search_with(inner, scoring, prefetches, filter, limit, None)
+}
+
+fn search_with(
+    inner: &Inner,
+    scoring: ScoringQuery,
+    prefetches: Vec<Prefetch>,
+    filter: Option<qdrant_edge::Filter>,
+    limit: usize,
+    params: Option<SearchParams>,
+) -> Result<Vec<ScoredPoint>> {
     inner
         .shard
         .query(QueryRequest {
@@ -99,7 +110,7 @@ fn search(
             score_threshold: None,
             limit,
             offset: 0,
-            params: None,
+            params,
             with_vector: WithVector::Bool(false),
             with_payload: WithPayloadInterface::Bool(true),
         })
@@ -116,6 +127,15 @@ fn hits(points: Vec<ScoredPoint>, name: &str) -> Result<Vec<Hit>> {
         .collect::<Result<Vec<_>>>()?;
     sort_hits_by_id_on_ties(&mut hits);
     Ok(hits)
+}
+
+impl EdgeRetriever {
+    /// The BM25 side of `query`: `None` when the query has no BM25 terms (stopwords only).
+    fn sparse_query(&self, query: &Query) -> Option<ScoringQuery> {
+        // Weighted like a document (see `Bm25Encoder::encode`).
+        let v = sparse_vector(&self.store.inner.bm25, &query.sparse_text());
+        (!v.indices.is_empty()).then(|| nearest(VectorInternal::Sparse(v), SPARSE_VECTOR))
+    }
 }
 
 #[async_trait]
@@ -138,14 +158,9 @@ impl Retriever for EdgeRetriever {
                 Some(self.search.query_vector(&self.store, query).await?)
             }
         };
-        let sparse = match self.search.mode {
+        let sparse_q = match self.search.mode {
             SearchMode::Dense => None,
-            SearchMode::Sparse | SearchMode::Hybrid => {
-                // Weighted like a document (see `Bm25Encoder::encode`).
-                let v = sparse_vector(&self.store.inner.bm25, &query.sparse_text());
-                // A query of stopwords only has no BM25 terms; it matches nothing.
-                (!v.indices.is_empty()).then_some(v)
-            }
+            SearchMode::Sparse | SearchMode::Hybrid => self.sparse_query(query),
         };
         let (mode, fusion, depth, name) = (
             self.search.mode,
@@ -155,7 +170,6 @@ impl Retriever for EdgeRetriever {
         );
         self.store
             .blocking(move |inner| {
-                let sparse_q = sparse.map(|v| nearest(VectorInternal::Sparse(v), SPARSE_VECTOR));
                 let dense_q = dense.map(|v| nearest(VectorInternal::Dense(v), DENSE_VECTOR));
                 match (mode, sparse_q, dense_q) {
                     (SearchMode::Hybrid, Some(s), Some(d)) => match fusion {
@@ -195,6 +209,47 @@ impl Retriever for EdgeRetriever {
                         hits(search(inner, q, vec![], filter, top_k)?, &name)
                     }
                 }
+            })
+            .await
+    }
+
+    async fn score_documents(
+        &self,
+        query: &Query,
+        documents: &[String],
+    ) -> Result<Option<Vec<Hit>>> {
+        query.validate()?;
+        let scoring = match self.search.mode {
+            // A hybrid's score is a fused rank, which has no meaning outside its own list.
+            SearchMode::Hybrid => return Ok(None),
+            SearchMode::Sparse => match self.sparse_query(query) {
+                Some(q) => q,
+                None => return Ok(Some(Vec::new())),
+            },
+            SearchMode::Dense => {
+                let v = self.search.query_vector(&self.store, query).await?;
+                nearest(VectorInternal::Dense(v), DENSE_VECTOR)
+            }
+        };
+        if documents.is_empty() {
+            return Ok(Some(Vec::new()));
+        }
+        let filter = of_documents(query.filter.as_ref(), documents, "query.filter")?;
+        let (name, documents) = (self.search.name.clone(), documents.to_vec());
+        self.store
+            .blocking(move |inner| {
+                // Every chunk of the chosen documents, so that each one's best is among them;
+                // exact, since an approximate search may skip points a filter leaves few of.
+                let limit = count(inner, Some(filter.clone()))?;
+                if limit == 0 {
+                    return Ok(Some(Vec::new()));
+                }
+                let exact = SearchParams {
+                    exact: true,
+                    ..SearchParams::default()
+                };
+                let found = search_with(inner, scoring, vec![], Some(filter), limit, Some(exact))?;
+                Ok(Some(best_per_document(hits(found, &name)?, &documents)))
             })
             .await
     }

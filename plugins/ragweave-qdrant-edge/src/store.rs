@@ -668,7 +668,7 @@ fn scroll(
     }
 }
 
-fn count(inner: &Inner, filter: Option<Filter>) -> Result<usize> {
+pub(crate) fn count(inner: &Inner, filter: Option<Filter>) -> Result<usize> {
     inner
         .shard
         .count(CountRequest {

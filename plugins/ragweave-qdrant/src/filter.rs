@@ -5,7 +5,7 @@ use qdrant_client::qdrant::{
     Condition, Filter as QFilter, PointId, RepeatedIntegers, RepeatedStrings,
 };
 use ragweave_core::{Error, Filter, Result};
-use ragweave_qdrant_layout::payload_key;
+use ragweave_qdrant_layout::{DOC_ID, payload_key};
 use serde_json::Value;
 
 /// Translates `filter` into a Qdrant filter on the chunk metadata payload, exactly as the
@@ -14,6 +14,24 @@ use serde_json::Value;
 /// [`Error::InvalidInput`] at `field`.
 pub fn to_qdrant_filter(filter: &Filter, field: &str) -> Result<QFilter> {
     Ok(QFilter::must([condition(filter, field)?]))
+}
+
+/// `filter` (when given) and a document id among `documents`.
+pub(crate) fn of_documents(
+    filter: Option<&Filter>,
+    documents: &[String],
+    field: &str,
+) -> Result<QFilter> {
+    let mut must = vec![matching(
+        DOC_ID,
+        MatchValue::Keywords(RepeatedStrings {
+            strings: documents.to_vec(),
+        }),
+    )];
+    if let Some(f) = filter {
+        must.push(condition(f, field)?);
+    }
+    Ok(QFilter::must(must))
 }
 
 fn match_value(v: &Value, field: &str) -> Result<MatchValue> {

@@ -4,16 +4,16 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use qdrant_client::qdrant::{
-    Filter, PrefetchQuery, Query as QQuery, QueryPoints, Rrf as QRrf, VectorInput,
+    Filter, PrefetchQuery, Query as QQuery, QueryPoints, Rrf as QRrf, SearchParams, VectorInput,
 };
 use ragweave_core::algorithms::rrf::{RankedList, Rrf};
 use ragweave_core::{
     Embedder, Hit, HybridFusion, Query, Result, Retriever, SearchMode, StoreSearch,
-    sort_hits_by_id_on_ties,
+    best_per_document, sort_hits_by_id_on_ties,
 };
 use ragweave_qdrant_layout::{DENSE_VECTOR, SPARSE_VECTOR, Searching};
 
-use crate::filter::to_qdrant_filter;
+use crate::filter::{of_documents, to_qdrant_filter};
 use crate::points::hits;
 use crate::store::QdrantStore;
 
@@ -84,6 +84,17 @@ impl QdrantRetriever {
         self
     }
 
+    /// The BM25 side of `query`: `None` when the query has no BM25 terms (stopwords only).
+    fn sparse_query(&self, query: &Query) -> Option<(QQuery, String)> {
+        let terms = self.store.inner.bm25.encode(&query.sparse_text());
+        (!terms.indices.is_empty()).then(|| {
+            nearest(
+                VectorInput::new_sparse(terms.indices, terms.values),
+                SPARSE_VECTOR,
+            )
+        })
+    }
+
     async fn run(&self, request: QueryPoints, label: &str) -> Result<Vec<Hit>> {
         let found = self
             .store
@@ -146,16 +157,7 @@ impl Retriever for QdrantRetriever {
         };
         let sparse = match self.search.mode {
             SearchMode::Dense => None,
-            SearchMode::Sparse | SearchMode::Hybrid => {
-                let terms = self.store.inner.bm25.encode(&query.sparse_text());
-                // A query of stopwords only has no BM25 terms; it matches nothing.
-                (!terms.indices.is_empty()).then(|| {
-                    nearest(
-                        VectorInput::new_sparse(terms.indices, terms.values),
-                        SPARSE_VECTOR,
-                    )
-                })
-            }
+            SearchMode::Sparse | SearchMode::Hybrid => self.sparse_query(query),
         };
         let depth = self.search.candidates.max(top_k);
         match (self.search.mode, sparse, dense) {
@@ -196,5 +198,48 @@ impl Retriever for QdrantRetriever {
                 self.nearest_hits(q, filter, top_k, &self.search.name).await
             }
         }
+    }
+
+    async fn score_documents(
+        &self,
+        query: &Query,
+        documents: &[String],
+    ) -> Result<Option<Vec<Hit>>> {
+        query.validate()?;
+        let (query_, using) = match self.search.mode {
+            // A hybrid's score is a fused rank, which has no meaning outside its own list.
+            SearchMode::Hybrid => return Ok(None),
+            SearchMode::Sparse => match self.sparse_query(query) {
+                Some(q) => q,
+                None => return Ok(Some(Vec::new())),
+            },
+            SearchMode::Dense => {
+                let v = self.search.query_vector(&self.store, query).await?;
+                nearest(VectorInput::new_dense(v), DENSE_VECTOR)
+            }
+        };
+        if documents.is_empty() {
+            return Ok(Some(Vec::new()));
+        }
+        let filter = of_documents(query.filter.as_ref(), documents, "query.filter")?;
+        // Every chunk of the chosen documents, so that each one's best is among them; exact,
+        // since an approximate search may skip points a filter leaves few of.
+        let limit = self.store.count_matching(Some(filter.clone())).await?;
+        if limit == 0 {
+            return Ok(Some(Vec::new()));
+        }
+        let request = QueryPoints {
+            query: Some(query_),
+            using: Some(using),
+            filter: Some(filter),
+            limit: Some(limit as u64),
+            params: Some(SearchParams {
+                exact: Some(true),
+                ..Default::default()
+            }),
+            ..self.request()
+        };
+        let hits = self.run(request, &self.search.name).await?;
+        Ok(Some(best_per_document(hits, documents)))
     }
 }

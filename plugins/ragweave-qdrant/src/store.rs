@@ -220,7 +220,7 @@ impl QdrantStore {
         }
     }
 
-    async fn count_matching(&self, filter: Option<Filter>) -> Result<usize> {
+    pub(crate) async fn count_matching(&self, filter: Option<Filter>) -> Result<usize> {
         let request = CountPoints {
             collection_name: self.inner.collection.clone(),
             filter,

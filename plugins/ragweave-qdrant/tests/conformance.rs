@@ -61,6 +61,27 @@ async fn passes_the_store_and_retriever_suites() {
             "{mode:?}/{fusion:?}: {:?}",
             report.failed
         );
+        // A hybrid's fused ranks mean nothing outside its list: it scores no chosen documents.
+        if mode == SearchMode::Hybrid {
+            let asked = ["d1".to_string()];
+            let none = r
+                .score_documents(&Query::new(queries[0]), &asked)
+                .await
+                .unwrap();
+            assert!(none.is_none(), "{mode:?}: {none:?}");
+            continue;
+        }
+        let report = ragweave_testkit::retriever::check_score_documents(
+            &r,
+            &queries,
+            Some(Filter::eq("topic", "db")),
+        )
+        .await;
+        assert!(
+            report.failed.is_empty(),
+            "{mode:?}/{fusion:?}: {:?}",
+            report.failed
+        );
     }
     let top = store
         .searcher(SearchMode::Sparse)
