@@ -58,6 +58,10 @@ pub struct Fusion {
     pub weights: BTreeMap<String, f32>,
     /// `chunk` (default) or `document`: what two lists must share to be one result.
     pub by: FuseBy,
+    /// Whether each expert also scores the candidates that only other experts found (with
+    /// its retriever's `score_documents`), so that a candidate's fused score never lacks a
+    /// part; needs `by = "document"`.
+    pub score_union: bool,
 }
 
 impl Default for Fusion {
@@ -67,6 +71,7 @@ impl Default for Fusion {
             k: Rrf::default().k,
             weights: BTreeMap::new(),
             by: FuseBy::Chunk,
+            score_union: false,
         }
     }
 }
@@ -90,6 +95,12 @@ impl Fusion {
     pub fn validate(&self, experts: &[String]) -> Result<()> {
         if !(self.k.is_finite() && self.k >= 0.0) {
             return Err(Error::config("fusion.k", "must be a finite number >= 0"));
+        }
+        if self.score_union && self.by != FuseBy::Document {
+            return Err(Error::config(
+                "fusion.score_union",
+                "experts score the union by document: set `by = \"document\"` as well",
+            ));
         }
         for (name, w) in &self.weights {
             if !experts.contains(name) {

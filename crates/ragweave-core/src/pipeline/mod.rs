@@ -3,7 +3,8 @@
 //! 1. `request`: what the caller asks ([`AskRequest`]);
 //! 2. `transform`: query transforms (thoughts, expansions, a query vector);
 //! 3. `route`: the router's choice of experts;
-//! 4. `experts`: the chosen experts, concurrently;
+//! 4. `experts`: the chosen experts, concurrently (and, with `[fusion] score_union`, `union`:
+//!    each scores the candidates the others found);
 //! 5. `rank`: fusion, reranking, the cut to `top_k` (`retrieval` runs 2 to 5);
 //! 6. `answering`: memory recalled, the passages arranged into the prompt;
 //! 7. generation, whole ([`Pipeline::ask`]) or streamed (`stream`);
@@ -25,6 +26,7 @@ mod stage;
 mod stream;
 mod timeout;
 mod transform;
+mod union;
 
 use std::sync::Arc;
 

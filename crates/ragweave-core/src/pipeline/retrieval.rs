@@ -7,6 +7,7 @@ use super::experts::{Expert, run_experts};
 use super::rank::rank;
 use super::route::route;
 use super::transform::{Transform, transformed};
+use super::union::score_union;
 use crate::algorithms::fusion::Fusion;
 use crate::answer::Trace;
 use crate::error::Result;
@@ -55,7 +56,7 @@ impl Retrieval {
         let depth = self.candidates.unwrap_or(query.top_k).max(query.top_k);
         let deep = (depth != query.top_k).then(|| query.clone().top_k(depth));
         let expert_query = deep.as_ref().unwrap_or(&query);
-        let lists = run_experts(
+        let mut lists = run_experts(
             &chosen,
             expert_query,
             &self.fusion,
@@ -63,6 +64,16 @@ impl Retrieval {
             trace,
         )
         .await?;
+        if self.fusion.score_union {
+            score_union(
+                &mut lists,
+                &chosen,
+                expert_query,
+                self.expert_failure,
+                trace,
+            )
+            .await?;
+        }
         let hits = rank(
             lists,
             &self.fusion,
