@@ -3,7 +3,8 @@
 # fits the routers' pilots on SciFact's training claims, and evaluates every config.
 #
 # Usage: bash experiments/run.sh
-#          [setup|pilots|scifact|scifact-train|arguana|msmarco|union|normalisations|all]
+#          [setup|pilots|scifact|scifact-train|arguana|msmarco|union|normalisations|
+#           score-union|all]
 #   setup         model, stores (about 15 min for SciFact, 20 for ArguAna, 4 for the TREC DL
 #                 subset, 42 for the union on 2 cores) and pilots; skips what exists
 #   scifact ...   one dataset's table into docs/results/<dataset>/ (needs setup)
@@ -21,6 +22,11 @@ norm_configs="score-dense0.3 score-dense0.5 score-dense0.7 zscore-dense0.3 zscor
   zscore-dense0.7 dbsf-dense0.3 dbsf-dense0.5 dbsf-dense0.7"
 # Each normalisation at the weight the training claims chose for it.
 norm_chosen="score-dense0.5 zscore-dense0.5 dbsf-dense0.5"
+# The same, each expert scoring every candidate either found ([fusion] score_union).
+union_configs="union-score-dense0.3 union-score-dense0.5 union-score-dense0.7
+  union-zscore-dense0.3 union-zscore-dense0.5 union-zscore-dense0.7
+  union-dbsf-dense0.3 union-dbsf-dense0.5 union-dbsf-dense0.7"
+union_chosen="score-dense0.5 union-score-dense0.5 union-zscore-dense0.5 union-dbsf-dense0.5"
 
 ingest() { # dataset-dir config
   local store
@@ -119,10 +125,20 @@ case "${1:-all}" in
     normalisations arguana "$norm_chosen" --drop-self-hits --out "$stores/reports/norm-arguana"
     for n in scifact-train scifact msmarco-trecdl19-subset5k arguana; do publish "norm-$n"; done
     ;;
+  score-union)
+    normalisations scifact "score-dense0.5 $union_configs" --evidence --split test \
+      --out "$stores/reports/score-union-scifact-train"
+    normalisations scifact "$union_chosen" --out "$stores/reports/score-union-scifact"
+    normalisations msmarco-trecdl19-subset5k "$union_chosen" \
+      --out "$stores/reports/score-union-msmarco-trecdl19-subset5k"
+    normalisations arguana "$union_chosen" --drop-self-hits \
+      --out "$stores/reports/score-union-arguana"
+    for n in scifact-train scifact msmarco-trecdl19-subset5k arguana; do publish "score-union-$n"; done
+    ;;
   pilots) fit ;;
   all)
     setup
-    for t in scifact-train scifact arguana msmarco union normalisations; do bash "$0" "$t"; done
+    for t in scifact-train scifact arguana msmarco union normalisations score-union; do bash "$0" "$t"; done
     ;;
   *) echo "unknown step $1" >&2; exit 2 ;;
 esac
