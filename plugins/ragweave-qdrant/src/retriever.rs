@@ -206,7 +206,7 @@ impl Retriever for QdrantRetriever {
         documents: &[String],
     ) -> Result<Option<Vec<Hit>>> {
         query.validate()?;
-        let (query_, using) = match self.search.mode {
+        let (scoring, using) = match self.search.mode {
             // A hybrid's score is a fused rank, which has no meaning outside its own list.
             SearchMode::Hybrid => return Ok(None),
             SearchMode::Sparse => match self.sparse_query(query) {
@@ -229,7 +229,7 @@ impl Retriever for QdrantRetriever {
             return Ok(Some(Vec::new()));
         }
         let request = QueryPoints {
-            query: Some(query_),
+            query: Some(scoring),
             using: Some(using),
             filter: Some(filter),
             limit: Some(limit as u64),
