@@ -115,6 +115,21 @@ pub async fn check(retriever: &dyn Retriever, queries: &[&str], filter: Option<F
     r
 }
 
+/// The first of `queries` that finds something, with its top 10.
+async fn first_found<'q>(
+    retriever: &dyn Retriever,
+    queries: &[&'q str],
+) -> Option<(&'q str, Vec<Hit>)> {
+    for q in queries {
+        if let Ok(hits) = retriever.retrieve(&Query::new(*q).top_k(10)).await
+            && !hits.is_empty()
+        {
+            return Some((*q, hits));
+        }
+    }
+    None
+}
+
 /// A document id no test store holds.
 const UNKNOWN_DOCUMENT: &str = "ragweave-testkit-no-such-document";
 
@@ -130,16 +145,7 @@ pub async fn check_score_documents(
     filter: Option<Filter>,
 ) -> Report {
     let mut r = Report::new("retriever.score_documents");
-    let mut found = None;
-    for q in queries {
-        if let Ok(hits) = retriever.retrieve(&Query::new(*q).top_k(10)).await
-            && !hits.is_empty()
-        {
-            found = Some((*q, hits));
-            break;
-        }
-    }
-    let Some((q, hits)) = found else {
+    let Some((q, hits)) = first_found(retriever, queries).await else {
         r.check(
             "some query finds hits",
             Err("every query returned nothing".into()),
@@ -236,6 +242,31 @@ pub async fn check_score_documents(
             Err(Error::InvalidInput { .. }) => Ok(()),
             Err(other) => Err(format!("wrong error type: {other:?}")),
             Ok(hits) => Err(format!("answered with {hits:?}")),
+        },
+    );
+    r
+}
+
+/// Checks that a retriever which cannot score chosen documents (a store's hybrid search,
+/// whose fused ranks mean nothing outside its own list) says so: asked for the documents
+/// the first of `queries` that finds something retrieves, it answers `None`, not an error
+/// or an empty list.
+pub async fn check_declines_score_documents(retriever: &dyn Retriever, queries: &[&str]) -> Report {
+    let mut r = Report::new("retriever.score_documents declined");
+    let Some((q, hits)) = first_found(retriever, queries).await else {
+        r.check(
+            "some query finds hits",
+            Err("every query returned nothing".into()),
+        );
+        return r;
+    };
+    let documents: Vec<String> = hits.into_iter().map(|h| h.chunk.document_id).collect();
+    r.check(
+        "answers None",
+        match retriever.score_documents(&Query::new(q), &documents).await {
+            Ok(None) => Ok(()),
+            Ok(Some(hits)) => Err(format!("scored {} hits", hits.len())),
+            Err(e) => Err(format!("error {}", e.report())),
         },
     );
     r
