@@ -9,6 +9,7 @@ use ragweave::config::PipelineConfig;
 mod ask;
 mod eval;
 mod fit;
+mod fit_fusion;
 mod ingest;
 mod migrate;
 mod serve;
@@ -67,6 +68,9 @@ enum Command {
     /// Fit a pilot router's pilots on labelled queries: each training query goes to the
     /// config's expert that serves it best.
     FitPilots(fit::FitArgs),
+    /// Fit per-query fusion weights (`[fusion.adaptive]`) on labelled queries: signals of the
+    /// experts' lists, chosen by cross-validated forward selection.
+    FitFusion(fit_fusion::FitFusionArgs),
     /// Copy one store into another (two stores of a config, or an embedded store into a
     /// Qdrant server or cluster collection); resumable, verified by count.
     Migrate(migrate::MigrateArgs),
@@ -108,6 +112,7 @@ fn main() -> ExitCode {
         Command::Ask(args) => block_on(ask::run(args)),
         Command::Eval(args) => block_on(eval::run(args)),
         Command::FitPilots(args) => block_on(fit::run(args)),
+        Command::FitFusion(args) => block_on(fit_fusion::run(args)),
         Command::Migrate(args) => block_on(migrate::run(args)),
         Command::Serve(args) => block_on(serve::run(args)),
     }

@@ -195,3 +195,99 @@ fn bad_eval_input_is_an_error_naming_what_is_wrong() {
     ]);
     assert!(metric.contains("unknown metric `bleu`"), "{metric}");
 }
+
+#[test]
+fn fit_fusion_fits_weights_that_the_pipeline_ranks_by() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let scifact = dataset("scifact");
+    let data = scifact.to_str().unwrap();
+    let fixed = write(
+        dir,
+        "fixed.toml",
+        &format!(
+            r#"
+candidates = 50
+
+[embedders.hash]
+kind = "hashing"
+dimension = 256
+
+[experts.bm25]
+kind = "bm25"
+corpus = "{0}"
+
+[experts.dense]
+kind = "in_memory"
+embedder = "hash"
+corpus = "{0}"
+
+[fusion]
+method = "score"
+by = "document"
+score_union = true
+"#,
+            scifact.join("corpus.jsonl").display()
+        ),
+    );
+    let section = dir.join("adaptive.toml");
+    let train = ["--dataset", data, "--evidence", "--split", "test"];
+    let mut args = vec!["fit-fusion", "--config", &fixed];
+    args.extend(train);
+    args.extend(["--out", section.to_str().unwrap()]);
+    let report: serde_json::Value = serde_json::from_str(&ok(ragweave(&args))).unwrap();
+    assert_eq!(report["queries"], 505, "{report}");
+    let f = |key: &str| report[key].as_f64().unwrap();
+    // Coordinate ascent starts from the fixed weights and only ever moves uphill.
+    assert!(f("train_ndcg") >= f("fixed_ndcg"), "{report}");
+    assert!(f("oracle_ndcg") >= f("train_ndcg"), "{report}");
+    assert!(
+        report["alone"]
+            .as_object()
+            .unwrap()
+            .contains_key("dense.gap"),
+        "{report}"
+    );
+    let section = std::fs::read_to_string(&section).unwrap();
+    assert!(section.contains("[fusion.adaptive"), "{section}");
+    let adapted = write(
+        dir,
+        "adapted.toml",
+        &format!("{}\n{section}", std::fs::read_to_string(&fixed).unwrap()),
+    );
+    ok(ragweave(&["validate", &adapted]));
+
+    // The pipeline, run with the section, ranks the training queries as the fit scored them.
+    let out = dir.join("report");
+    let mut args = vec!["eval", "--config", &fixed, "--config", &adapted];
+    args.extend(train);
+    args.extend([
+        "--metric",
+        "ndcg@10",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    ok(ragweave(&args));
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    let mean = |i: usize| {
+        json["evaluations"][i]["scores"]["mean"]["nDCG@10"]
+            .as_f64()
+            .unwrap()
+    };
+    assert!(
+        (mean(0) - f("fixed_ndcg")).abs() < 2e-3,
+        "{} against {report}",
+        mean(0)
+    );
+    assert!(
+        (mean(1) - f("train_ndcg")).abs() < 2e-3,
+        "{} against {report}",
+        mean(1)
+    );
+    let stages = json["evaluations"][1]["latency"]["stages"]
+        .as_object()
+        .unwrap();
+    assert!(stages.contains_key("adapt"), "{:?}", stages.keys());
+}

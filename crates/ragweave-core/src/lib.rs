@@ -24,6 +24,10 @@ mod stop;
 pub mod traits;
 mod types;
 
+pub use algorithms::adaptive::{AdaptiveWeights, Signal, SignalTerm};
+pub use algorithms::adaptive_fit::{
+    AdaptiveFitOptions, AdaptiveFitReport, FusionExample, SelectionStep, fit_adaptive,
+};
 pub use algorithms::fusion::{FuseBy, Fusion, FusionMethod};
 pub use algorithms::metrics::ndcg_at_k;
 pub use algorithms::pilot_fit::{FitOptions, FitReport, LabelledQuery, TieRule, fit_pilots};

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::adaptive::AdaptiveWeights;
 use super::rrf::{RankedList, Rrf};
 use crate::error::{Error, Result};
 use crate::types::Hit;
@@ -62,6 +63,9 @@ pub struct Fusion {
     /// its retriever's `score_documents`), so that a candidate's fused score never lacks a
     /// part; needs `by = "document"`.
     pub score_union: bool,
+    /// Per-query weights: signals of the query's lists move each expert's weight
+    /// (`[fusion.adaptive]`, written by `ragweave fit-fusion`).
+    pub adaptive: Option<AdaptiveWeights>,
 }
 
 impl Default for Fusion {
@@ -72,6 +76,7 @@ impl Default for Fusion {
             weights: BTreeMap::new(),
             by: FuseBy::Chunk,
             score_union: false,
+            adaptive: None,
         }
     }
 }
@@ -102,6 +107,9 @@ impl Fusion {
                 "experts score the union by document: set `by = \"document\"` as well",
             ));
         }
+        if let Some(adaptive) = &self.adaptive {
+            adaptive.validate(experts)?;
+        }
         for (name, w) in &self.weights {
             if !experts.contains(name) {
                 return Err(Error::config(
@@ -129,6 +137,73 @@ impl Fusion {
             _ if lists.len() == 1 => Rrf { k: self.k }.fuse(lists, top_k),
             method => score_fuse(lists, top_k, method),
         }
+    }
+}
+
+/// What each list adds to each fused result, before weighting: `parts[list][key]`, 0 where
+/// the list lacks the key (a chunk id, or a document's first chunk id when fusing by
+/// document); keys in first-seen order. A result's fused score is `sum of weight x part`
+/// plus a constant, so ranking by it ranks as [`Fusion::fuse`] does.
+pub(crate) struct Parts {
+    /// Each key's document id.
+    pub(crate) documents: Vec<String>,
+    pub(crate) parts: Vec<Vec<f64>>,
+}
+
+impl Fusion {
+    /// The unweighted parts of `lists`, as [`Fusion::fuse`] would add them up.
+    pub(crate) fn parts(&self, mut lists: Vec<RankedList>) -> Parts {
+        if self.by == FuseBy::Document {
+            by_document(&mut lists);
+        }
+        let mut documents: Vec<String> = Vec::new();
+        let mut index: HashMap<String, usize> = HashMap::new();
+        let mut by_list: Vec<Vec<(usize, f64)>> = Vec::with_capacity(lists.len());
+        for list in &lists {
+            let values: Vec<f64> = match self.method {
+                FusionMethod::Rrf => Vec::new(),
+                method => {
+                    let Normalised { scores, floor } = normalise(&list.hits, method);
+                    scores.into_iter().map(|s| s - floor).collect()
+                }
+            };
+            let mut mine: HashMap<usize, f64> = HashMap::new();
+            let mut rank = 0usize;
+            for (pos, hit) in list.hits.iter().enumerate() {
+                let key = match index.get(&hit.chunk.id) {
+                    Some(&k) => k,
+                    None => {
+                        index.insert(hit.chunk.id.clone(), documents.len());
+                        documents.push(hit.chunk.document_id.clone());
+                        documents.len() - 1
+                    }
+                };
+                let part = match self.method {
+                    FusionMethod::Rrf => {
+                        if mine.contains_key(&key) {
+                            continue;
+                        }
+                        rank += 1;
+                        1.0 / (f64::from(self.k) + rank as f64)
+                    }
+                    _ => values[pos],
+                };
+                let best = mine.entry(key).or_insert(part);
+                *best = best.max(part);
+            }
+            by_list.push(mine.into_iter().collect());
+        }
+        let parts = by_list
+            .into_iter()
+            .map(|mine| {
+                let mut row = vec![0.0; documents.len()];
+                for (k, p) in mine {
+                    row[k] = p;
+                }
+                row
+            })
+            .collect();
+        Parts { documents, parts }
     }
 }
 

@@ -1,5 +1,7 @@
 //! Built-in algorithms from the research ragweave builds on.
 
+pub mod adaptive;
+pub mod adaptive_fit;
 pub mod fusion;
 pub mod kmeans;
 pub mod metrics;

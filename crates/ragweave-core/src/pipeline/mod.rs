@@ -5,7 +5,8 @@
 //! 3. `route`: the router's choice of experts;
 //! 4. `experts`: the chosen experts, concurrently (and, with `[fusion] score_union`, `union`:
 //!    each scores the candidates the others found);
-//! 5. `rank`: fusion, reranking, the cut to `top_k` (`retrieval` runs 2 to 5);
+//! 5. `rank`: per-query weights (`[fusion.adaptive]`), fusion, reranking, the cut to `top_k`
+//!    (`retrieval` runs 2 to 5);
 //! 6. `answering`: memory recalled, the passages arranged into the prompt;
 //! 7. generation, whole ([`Pipeline::ask`]) or streamed (`stream`);
 //! 8. `answering` again: the exchange saved to memory.
@@ -36,12 +37,14 @@ pub use request::AskRequest;
 pub use stream::AskEvent;
 pub use timeout::{Timeout, Wrapped};
 
+use crate::algorithms::rrf::RankedList;
 use crate::answer::{Answer, Trace};
 use crate::error::Result;
+use crate::query::Query;
 use crate::traits::generator::{Generator, SamplingParams};
 use crate::types::Hit;
 use answering::Output;
-use retrieval::{Retrieval, Retrieved};
+use retrieval::{FusionInput, Retrieval, Retrieved};
 use stage::Stage;
 
 /// A composed RAG pipeline. Cheap to clone (an `Arc` inside), `Send + Sync`.
@@ -158,5 +161,23 @@ impl Pipeline {
             .retrieve(request.into().query, &mut trace)
             .await?;
         Ok((hits, trace))
+    }
+
+    /// What fusion is given for `request`: each chosen expert's list (with `[fusion]
+    /// score_union`, extended by the union it scored) at the weight fusion would give it
+    /// before `[fusion.adaptive]` reweighs it for the query; and the query as the
+    /// transforms left it. What `ragweave fit-fusion` fits per-query weights on, and what
+    /// explains a ranking.
+    pub async fn fusion_input(
+        &self,
+        request: impl Into<AskRequest>,
+    ) -> Result<(Query, Vec<RankedList>)> {
+        let mut trace = Trace::default();
+        let FusionInput { query, lists, .. } = self
+            .inner
+            .retrieval
+            .fusion_input(request.into().query, &mut trace)
+            .await?;
+        Ok((query, lists))
     }
 }

@@ -1,4 +1,5 @@
-//! Stage 5: the experts' lists fused into one ranking, reranked, cut to `top_k`.
+//! Stage 5: the experts' lists reweighed for the query (`[fusion.adaptive]`), fused into one
+//! ranking, reranked, cut to `top_k`.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -14,13 +15,18 @@ use crate::types::Hit;
 
 /// The best `query.top_k` hits of `lists`, fused to `depth` and reranked.
 pub(crate) async fn rank(
-    lists: Vec<RankedList>,
+    mut lists: Vec<RankedList>,
     fusion: &Fusion,
     depth: usize,
     reranker: Option<&Arc<dyn Reranker>>,
     query: &Query,
     trace: &mut Trace,
 ) -> Result<Vec<Hit>> {
+    if let Some(adaptive) = &fusion.adaptive {
+        let started = Instant::now();
+        let notes = adaptive.apply(&mut lists, fusion.by, &query.text);
+        trace.record("adapt", started.elapsed(), notes);
+    }
     let started = Instant::now();
     let mut hits = fusion.fuse(lists, depth);
     trace.record("fuse", started.elapsed(), Vec::new());

@@ -9,6 +9,7 @@ use super::route::route;
 use super::transform::{Transform, transformed};
 use super::union::score_union;
 use crate::algorithms::fusion::Fusion;
+use crate::algorithms::rrf::RankedList;
 use crate::answer::Trace;
 use crate::error::Result;
 use crate::query::Query;
@@ -34,14 +35,51 @@ pub(crate) struct Retrieved {
     pub(crate) hits: Vec<Hit>,
 }
 
+/// What fusion is given for a query: the query, the experts' lists and how deep to fuse.
+pub(crate) struct FusionInput {
+    pub(crate) query: Query,
+    pub(crate) lists: Vec<RankedList>,
+    pub(crate) depth: usize,
+}
+
 impl Retrieval {
     /// Transforms, routes, runs the chosen experts, fuses and reranks.
     pub(crate) async fn retrieve(&self, query: Query, trace: &mut Trace) -> Result<Retrieved> {
-        let query = transformed(&self.transforms, query, trace).await?;
+        let FusionInput {
+            query,
+            lists,
+            depth,
+        } = self.fusion_input(query, trace).await?;
         if self.experts.is_empty() {
             return Ok(Retrieved {
                 query,
                 hits: Vec::new(),
+            });
+        }
+        let hits = rank(
+            lists,
+            &self.fusion,
+            depth,
+            self.reranker.as_ref(),
+            &query,
+            trace,
+        )
+        .await?;
+        Ok(Retrieved { query, hits })
+    }
+
+    /// Stages 2 to 4: transforms, routing, the chosen experts and the union they score.
+    pub(crate) async fn fusion_input(
+        &self,
+        query: Query,
+        trace: &mut Trace,
+    ) -> Result<FusionInput> {
+        let query = transformed(&self.transforms, query, trace).await?;
+        if self.experts.is_empty() {
+            return Ok(FusionInput {
+                depth: query.top_k,
+                query,
+                lists: Vec::new(),
             });
         }
         let chosen = route(
@@ -74,15 +112,10 @@ impl Retrieval {
             )
             .await?;
         }
-        let hits = rank(
+        Ok(FusionInput {
+            query,
             lists,
-            &self.fusion,
             depth,
-            self.reranker.as_ref(),
-            &query,
-            trace,
-        )
-        .await?;
-        Ok(Retrieved { query, hits })
+        })
     }
 }
