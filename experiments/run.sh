@@ -4,7 +4,7 @@
 #
 # Usage: bash experiments/run.sh
 #          [setup|pilots|scifact|scifact-train|arguana|msmarco|union|normalisations|
-#           score-union|all]
+#           score-union|adaptive|all]
 #   setup         model, stores (about 15 min for SciFact, 20 for ArguAna, 4 for the TREC DL
 #                 subset, 42 for the union on 2 cores) and pilots; skips what exists
 #   scifact ...   one dataset's table into docs/results/<dataset>/ (needs setup)
@@ -135,10 +135,31 @@ case "${1:-all}" in
       --out "$stores/reports/score-union-arguana"
     for n in scifact-train scifact msmarco-trecdl19-subset5k arguana; do publish "score-union-$n"; done
     ;;
+  adaptive)
+    # Per-query weights fitted on SciFact's training claims (the full signal search, and
+    # biases alone as its control), appended to the chosen fixed fusion of each dataset.
+    train=(--config experiments/scifact/union-score-dense0.5.toml --dataset "$data/scifact"
+      --evidence --split test)
+    mkdir -p "$stores/fit"
+    rw fit-fusion "${train[@]}" --out experiments/adaptive/scifact-train.toml \
+      > "$stores/fit/scifact-train.json"
+    rw fit-fusion "${train[@]}" --min-gain 1 --out experiments/adaptive/scifact-train-bias.toml \
+      > "$stores/fit/scifact-train-bias.json"
+    experiments/adaptive/make.sh experiments/adaptive/scifact-train.toml adaptive
+    experiments/adaptive/make.sh experiments/adaptive/scifact-train-bias.toml adaptive-bias
+    for ds in scifact msmarco-trecdl19-subset5k arguana; do
+      extra=()
+      [ "$ds" = arguana ] && extra=(--drop-self-hits)
+      rw eval --dataset "$data/$ds" --config "experiments/$ds/union-score-dense0.5.toml" \
+        --config "experiments/$ds/adaptive-bias.toml" --config "experiments/$ds/adaptive.toml" \
+        "${extra[@]}" --quiet --out "$stores/reports/adaptive-$ds"
+      publish "adaptive-$ds"
+    done
+    ;;
   pilots) fit ;;
   all)
     setup
-    for t in scifact-train scifact arguana msmarco union normalisations score-union; do bash "$0" "$t"; done
+    for t in scifact-train scifact arguana msmarco union normalisations score-union adaptive; do bash "$0" "$t"; done
     ;;
   *) echo "unknown step $1" >&2; exit 2 ;;
 esac
