@@ -229,7 +229,7 @@ fn prepare(
     let mut ordered = Vec::with_capacity(experts.len());
     let mut weights = Vec::with_capacity(experts.len());
     for name in experts {
-        match example.lists.iter().find(|l| &l.name == name) {
+        match example.lists.iter().find(|l| l.name == *name) {
             Some(l) => {
                 weights.push(f64::from(l.weight));
                 ordered.push(l.clone());
