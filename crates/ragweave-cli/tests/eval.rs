@@ -16,14 +16,9 @@ fn write(dir: &Path, name: &str, text: &str) -> String {
     path.to_str().unwrap().to_string()
 }
 
-#[test]
-fn eval_compares_pipelines_and_fit_pilots_trains_a_router() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path();
-    DecoderSpec::tiny().write(&dir.join("tiny.gguf")).unwrap();
-    let scifact = dataset("scifact");
-    let corpus = scifact.join("corpus.jsonl");
-    let experts = format!(
+/// BM25 and a dense expert with the hashing embedder, both over `corpus`, in memory.
+fn bm25_and_hashing_dense(corpus: &Path) -> String {
+    format!(
         r#"
 [embedders.hash]
 kind = "hashing"
@@ -39,7 +34,17 @@ embedder = "hash"
 corpus = "{0}"
 "#,
         corpus.display()
-    );
+    )
+}
+
+#[test]
+fn eval_compares_pipelines_and_fit_pilots_trains_a_router() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    DecoderSpec::tiny().write(&dir.join("tiny.gguf")).unwrap();
+    let scifact = dataset("scifact");
+    let corpus = scifact.join("corpus.jsonl");
+    let experts = bm25_and_hashing_dense(&corpus);
     let bm25 = write(
         dir,
         "bm25.toml",
@@ -206,28 +211,9 @@ fn fit_fusion_fits_weights_that_the_pipeline_ranks_by() {
         dir,
         "fixed.toml",
         &format!(
-            r#"
-candidates = 50
-
-[embedders.hash]
-kind = "hashing"
-dimension = 256
-
-[experts.bm25]
-kind = "bm25"
-corpus = "{0}"
-
-[experts.dense]
-kind = "in_memory"
-embedder = "hash"
-corpus = "{0}"
-
-[fusion]
-method = "score"
-by = "document"
-score_union = true
-"#,
-            scifact.join("corpus.jsonl").display()
+            "candidates = 50\n{}\n[fusion]\nmethod = \"score\"\nby = \"document\"\n\
+             score_union = true\n",
+            bm25_and_hashing_dense(&scifact.join("corpus.jsonl"))
         ),
     );
     let section = dir.join("adaptive.toml");

@@ -335,18 +335,8 @@ pub(crate) fn reweigh(lists: &mut [RankedList], logs: &[f64]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::algorithms::fusion::tests::list;
     use crate::types::{Chunk, Hit};
-
-    fn list(name: &str, weight: f32, scored: &[(&str, f32)]) -> RankedList {
-        RankedList {
-            name: name.into(),
-            weight,
-            hits: scored
-                .iter()
-                .map(|(id, s)| Hit::new(Chunk::new(*id, *id, *id), *s, name))
-                .collect(),
-        }
-    }
 
     #[test]
     fn signals_read_the_lists() {

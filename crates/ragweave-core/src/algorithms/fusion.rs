@@ -342,11 +342,12 @@ fn score_fuse(lists: Vec<RankedList>, top_k: usize, method: FusionMethod) -> Vec
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::types::Chunk;
 
-    fn list(name: &str, weight: f32, scored: &[(&str, f32)]) -> RankedList {
+    /// A list of hits with these chunk ids (all of document "d") and scores.
+    pub(crate) fn list(name: &str, weight: f32, scored: &[(&str, f32)]) -> RankedList {
         RankedList {
             name: name.into(),
             weight,
